@@ -1,0 +1,35 @@
+//! The `forkexec` command: a thin clap front end over the library.
+
+mod bench;
+mod explain;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Unix process creation and execution: spawn, explain exec failures, benchmark spawners.
+#[derive(Parser)]
+#[command(name = "forkexec", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Spawn PROGRAM with attributes, wait, and exit with its status (128+N if killed by N).
+    Run(run::RunArgs),
+    /// Predict what execve of PROGRAM would do, and why it would fail.
+    Explain(explain::ExplainArgs),
+    /// Benchmark spawn+wait for forkexec and other spawners.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Commands::Run(a) => run::run(a),
+        Commands::Explain(a) => explain::run(a),
+        Commands::Bench(a) => bench::run(a),
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,82 @@
+//! `forkexec run`: spawn, wait, exit with the child's status.
+
+use clap::Args;
+use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Working directory of the child (Go: Dir; env -C).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<OsString>,
+    /// Set an environment variable (repeatable).
+    #[arg(long = "env", value_name = "K=V")]
+    env: Vec<OsString>,
+    /// Start from an empty environment (env -i).
+    #[arg(long)]
+    env_clear: bool,
+    /// argv[0] for the program (exec -a).
+    #[arg(long, value_name = "NAME")]
+    arg0: Option<OsString>,
+    /// Let the child inherit every fd without close-on-exec (default: only 0-2 and mapped fds).
+    #[arg(long)]
+    keep_fds: bool,
+    /// The program and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        value_name = "PROGRAM [ARG]..."
+    )]
+    command: Vec<OsString>,
+}
+
+/// Builds the Command described by the flags.
+fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
+    let mut cmd = forkexec::Command::new(&a.command[0]);
+    cmd.args(&a.command[1..]);
+    if let Some(d) = &a.dir {
+        cmd.current_dir(d);
+    }
+    if a.env_clear {
+        cmd.env_clear();
+    }
+    for kv in &a.env {
+        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(kv.as_os_str());
+        let eq = bytes
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or_else(|| format!("--env {kv:?}: expected K=V"))?;
+        use std::os::unix::ffi::OsStrExt;
+        cmd.env(
+            std::ffi::OsStr::from_bytes(&bytes[..eq]),
+            std::ffi::OsStr::from_bytes(&bytes[eq + 1..]),
+        );
+    }
+    if let Some(a0) = &a.arg0 {
+        cmd.arg0(a0);
+    }
+    cmd.keep_fds(a.keep_fds);
+    Ok(cmd)
+}
+
+pub fn run(a: RunArgs) -> i32 {
+    let mut cmd = match build(&a) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("forkexec: {msg}");
+            return 2;
+        }
+    };
+    match cmd.status() {
+        Ok(st) => st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
+        Err(e) => {
+            eprintln!("forkexec: {e}");
+            // As shells do: 127 when the program was not found, 126 when it could not be run.
+            if e.is_not_found() {
+                127
+            } else {
+                126
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! An exec call prepared in advance: argv, envp and the PATH candidates built once, so that
+//! the call itself allocates nothing and is safe after fork, vfork or clone.
+
+use super::search::{Candidates, SearchRules};
+use super::vectors::CStringArray;
+use crate::sys::cptr::CPtr;
+use std::cell::Cell;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+/// The environment a prepared exec passes.
+#[derive(Debug)]
+pub enum Envp {
+    /// The calling process's `environ` as it is at the moment of the exec.
+    Inherit,
+    /// An explicit list of `KEY=VALUE` strings.
+    Explicit(CStringArray),
+}
+
+/// What to do when a candidate fails with ENOEXEC (a file with no `#!` and no known format).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShellFallback {
+    /// Run `/bin/sh path args...`, as glibc's execvp does.
+    Sh,
+    /// Report ENOEXEC (execve, posix_spawnp and musl behaviour).
+    Off,
+}
+
+/// Where and how to exec, independent of argv and envp: the candidates in order, whose rules
+/// decide when to go on, and the ENOEXEC behaviour. The spawner keeps one per Command.
+#[derive(Debug)]
+pub struct ExecTarget {
+    pub(crate) candidates: Candidates,
+    pub(crate) rules: SearchRules,
+    pub(crate) shell: ShellFallback,
+    /// Scratch for the `/bin/sh path args...` vector, filled in at exec time.
+    pub(crate) sh_argv: Box<[Cell<CPtr>]>,
+}
+
+pub(crate) const BIN_SH: &std::ffi::CStr = c"/bin/sh";
+
+impl ExecTarget {
+    /// A target for an argv of `argc` strings.
+    pub fn new(
+        candidates: Candidates,
+        rules: SearchRules,
+        shell: ShellFallback,
+        argc: usize,
+    ) -> Self {
+        let shell = if rules == SearchRules::Musl {
+            ShellFallback::Off
+        } else {
+            shell
+        };
+        let sh_len = argc.max(1) + 2;
+        ExecTarget {
+            candidates,
+            rules,
+            shell,
+            sh_argv: (0..sh_len).map(|_| Cell::new(CPtr::NULL)).collect(),
+        }
+    }
+
+    /// The candidates in order.
+    pub fn candidates(&self) -> &Candidates {
+        &self.candidates
+    }
+
+    /// The number of argv strings this target's shell scratch has room for.
+    pub fn argc_capacity(&self) -> usize {
+        self.sh_argv.len() - 2
+    }
+}
+
+/// An exec ready to run: `exec()` tries each candidate without allocating.
+#[derive(Debug)]
+pub struct PreparedExec {
+    pub(crate) target: ExecTarget,
+    pub(crate) argv: CStringArray,
+    pub(crate) envp: Envp,
+}
+
+impl PreparedExec {
+    /// Prepares an exec of `candidates` with `argv` and `envp`, glibc rules, no shell fallback.
+    pub fn new(candidates: Candidates, argv: CStringArray, envp: Envp) -> Self {
+        Self::with(
+            candidates,
+            SearchRules::Glibc,
+            ShellFallback::Off,
+            argv,
+            envp,
+        )
+    }
+
+    /// Prepares with explicit rules and shell fallback.
+    pub fn with(
+        candidates: Candidates,
+        rules: SearchRules,
+        shell: ShellFallback,
+        argv: CStringArray,
+        envp: Envp,
+    ) -> Self {
+        let target = ExecTarget::new(candidates, rules, shell, argv.len());
+        PreparedExec { target, argv, envp }
+    }
+
+    /// Prepares execvp-style: `name` searched in `path` (the caller's PATH; `None`: unset),
+    /// glibc rules with the /bin/sh fallback.
+    pub fn search(
+        name: &OsStr,
+        path: Option<&OsStr>,
+        argv: CStringArray,
+        envp: Envp,
+    ) -> Result<Self, i32> {
+        let c = Candidates::search(
+            name.as_bytes(),
+            path.map(|p| p.as_bytes()),
+            SearchRules::Glibc,
+        )?;
+        Ok(Self::with(
+            c,
+            SearchRules::Glibc,
+            ShellFallback::Sh,
+            argv,
+            envp,
+        ))
+    }
+
+    /// The target (candidates, rules, shell fallback).
+    pub fn target(&self) -> &ExecTarget {
+        &self.target
+    }
+
+    /// The argument vector.
+    pub fn argv(&self) -> &CStringArray {
+        &self.argv
+    }
+
+    /// Runs the exec. Returns only on failure, with the errno the search ends on. Allocates
+    /// nothing, takes no lock: safe in a forked or cloned child.
+    pub fn exec(&self) -> std::io::Error {
+        std::io::Error::from_raw_os_error(crate::sys::exec::run(self))
+    }
+}

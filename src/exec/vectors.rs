@@ -1,0 +1,91 @@
+//! NULL-terminated arrays of C strings, the shape execve takes for argv and envp.
+
+use crate::sys::cptr::CPtr;
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+
+/// An owned `char *const[]`: the strings and a pointer array ending in NULL, kept in step.
+///
+/// Each `CString` owns its own heap buffer, so the pointers stay valid when the vectors grow.
+#[derive(Debug)]
+pub struct CStringArray {
+    items: Vec<CString>,
+    ptrs: Vec<CPtr>,
+}
+
+impl Default for CStringArray {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for CStringArray {
+    fn clone(&self) -> Self {
+        let mut out = CStringArray::with_capacity(self.items.len());
+        for s in &self.items {
+            out.push(s.clone());
+        }
+        out
+    }
+}
+
+impl CStringArray {
+    /// An empty array (just the terminating NULL).
+    pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty array with room for `n` strings.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut ptrs = Vec::with_capacity(n + 1);
+        ptrs.push(CPtr::NULL);
+        CStringArray {
+            items: Vec::with_capacity(n),
+            ptrs,
+        }
+    }
+
+    /// Appends a string.
+    pub fn push(&mut self, s: CString) {
+        let last = self.ptrs.len() - 1;
+        self.ptrs[last] = CPtr(s.as_ptr());
+        self.ptrs.push(CPtr::NULL);
+        self.items.push(s);
+    }
+
+    /// Replaces string `i`.
+    pub fn set(&mut self, i: usize, s: CString) {
+        self.ptrs[i] = CPtr(s.as_ptr());
+        self.items[i] = s;
+    }
+
+    /// The number of strings (NULL not counted).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no strings.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// String `i`.
+    pub fn get(&self, i: usize) -> Option<&CStr> {
+        self.items.get(i).map(|s| s.as_c_str())
+    }
+
+    /// The strings, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &CStr> {
+        self.items.iter().map(|s| s.as_c_str())
+    }
+
+    /// The `char *const[]` pointer, valid while `self` is neither changed nor dropped.
+    pub fn as_ptr(&self) -> *const *const c_char {
+        self.ptrs.as_ptr().cast()
+    }
+
+    /// Total bytes the kernel would copy for these strings (each with its NUL).
+    pub fn byte_len(&self) -> usize {
+        self.items.iter().map(|s| s.as_bytes_with_nul().len()).sum()
+    }
+}

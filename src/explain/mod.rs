@@ -1,0 +1,1 @@
+//! Rendering an exec plan for people (text, stack diagram) and programs (JSON).

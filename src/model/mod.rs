@@ -1,0 +1,1 @@
+//! A pure model of the kernel's execve: binary formats, limits, the initial stack.

@@ -1,0 +1,283 @@
+//! Creating the child: clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND) on a
+//! dedicated stack, with clone(2) as the fallback for kernels without clone3 (before 5.3) or
+//! without CLONE_CLEAR_SIGHAND (before 5.5).
+//!
+//! With CLONE_VM the child shares the parent's memory, so the kernel copies no page tables:
+//! the cost is flat in the parent's size. The child needs its own stack (it runs while the
+//! parent thread is suspended, but on a separate stack so that it cannot clobber the parent's
+//! frames), and it starts on that stack with no Rust frame to return into, so the entry is
+//! a tiny piece of assembly that calls `entry(arg)`, which never returns.
+
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// The child's entry point: runs on the child stack and must never return.
+pub type ChildEntry = unsafe extern "C" fn(arg: *mut libc::c_void) -> !;
+
+/// The two entry points: one for a child whose handlers the kernel already reset
+/// (clone3 with CLONE_CLEAR_SIGHAND), one for a child that must reset them itself.
+#[derive(Clone, Copy)]
+pub struct ChildEntries {
+    pub handlers_cleared: ChildEntry,
+    pub reset_handlers: ChildEntry,
+}
+
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// What the clone asks of the kernel.
+pub struct CloneRequest {
+    /// Extra CLONE_* flags (namespaces); CLONE_VM, CLONE_PIDFD and, unless `vfork` is false,
+    /// CLONE_VFORK are added here.
+    pub extra_flags: u64,
+    /// Suspend the parent until the child execs or exits (CLONE_VFORK).
+    pub vfork: bool,
+    /// A cgroup v2 directory fd to start the child in (clone3 only).
+    pub cgroup_fd: Option<i32>,
+}
+
+/// The result of a successful clone in the parent.
+pub struct Cloned {
+    pub pid: i32,
+    pub pidfd: i32,
+    /// Whether the kernel reset the child's signal handlers (CLONE_CLEAR_SIGHAND).
+    pub handlers_cleared: bool,
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// 0 = not probed, 1 = clone3 with CLEAR_SIGHAND works, 2 = use clone(2).
+static CLONE3_STATE: AtomicU8 = AtomicU8::new(0);
+
+/// Creates the child running `entry(arg)` on `stack`.
+///
+/// # Safety
+/// `stack` is a writable region not used by anything else until the child has exec'd or
+/// exited; `entry` follows the child-side rules (no allocation, no locks, raw syscalls only)
+/// and `arg` stays valid until then. All signals must be blocked in the calling thread.
+pub unsafe fn clone_child(
+    req: &CloneRequest,
+    stack: &mut [u8],
+    entries: ChildEntries,
+    arg: *mut libc::c_void,
+) -> Result<Cloned, i32> {
+    let mut flags = libc::CLONE_VM as u64 | libc::CLONE_PIDFD as u64 | req.extra_flags;
+    if req.vfork {
+        flags |= libc::CLONE_VFORK as u64;
+    }
+    // The stack grows down: hand the kernel its top, 16-byte aligned as both ABIs want.
+    let base = stack.as_mut_ptr() as usize;
+    let top = (base + stack.len()) & !15;
+    let state = CLONE3_STATE.load(Ordering::Relaxed);
+    if state != 2 || req.cgroup_fd.is_some() {
+        let mut pidfd: i32 = -1;
+        let mut args = CloneArgs {
+            flags: flags | CLONE_CLEAR_SIGHAND,
+            pidfd: &mut pidfd as *mut i32 as u64,
+            exit_signal: libc::SIGCHLD as u64,
+            stack: base as u64,
+            stack_size: (top - base) as u64,
+            ..CloneArgs::default()
+        };
+        if let Some(fd) = req.cgroup_fd {
+            args.flags |= CLONE_INTO_CGROUP;
+            args.cgroup = fd as u64;
+        }
+        // SAFETY: args is a valid clone_args of the size we pass; the stack and entry contract
+        // is forwarded from our caller.
+        let ret = unsafe {
+            arch::clone3(
+                &mut args,
+                core::mem::size_of::<CloneArgs>(),
+                entries.handlers_cleared,
+                arg,
+            )
+        };
+        match ret {
+            Ok(pid) => {
+                CLONE3_STATE.store(1, Ordering::Relaxed);
+                return Ok(Cloned {
+                    pid,
+                    pidfd,
+                    handlers_cleared: true,
+                });
+            }
+            // ENOSYS: no clone3; EINVAL on first use: probably no CLEAR_SIGHAND. Fall back,
+            // unless a cgroup was asked for (only clone3 can do that: report the error).
+            Err(e)
+                if (e == libc::ENOSYS || (e == libc::EINVAL && state == 0))
+                    && req.cgroup_fd.is_none() =>
+            {
+                CLONE3_STATE.store(2, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut pidfd: i32 = -1;
+    // SAFETY: as above; clone(2) writes the pidfd through the parent_tid pointer.
+    let pid = unsafe {
+        arch::clone_legacy(
+            flags | libc::SIGCHLD as u64,
+            top,
+            &mut pidfd,
+            entries.reset_handlers,
+            arg,
+        )
+    }?;
+    Ok(Cloned {
+        pid,
+        pidfd,
+        handlers_cleared: false,
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod arch {
+    use super::{ChildEntry, CloneArgs};
+    use core::arch::asm;
+
+    /// clone3 whose child calls `entry(arg)` on the new stack.
+    ///
+    /// # Safety
+    /// See [`super::clone_child`].
+    pub unsafe fn clone3(
+        args: &mut CloneArgs,
+        size: usize,
+        entry: ChildEntry,
+        arg: *mut libc::c_void,
+    ) -> Result<i32, i32> {
+        let ret: isize;
+        // SAFETY: the kernel returns twice. In the parent rax holds the pid or -errno and we
+        // fall through to label 2. In the child rax is 0 and rsp is the new stack top; r12/r13
+        // (preserved across syscalls and copied into the child) carry entry and arg; rbp is
+        // zeroed to end frame-pointer walks; `call` leaves rsp 16n+8 at entry as the ABI wants.
+        // entry never returns; ud2 traps if it ever did.
+        unsafe {
+            asm!(
+                "syscall",
+                "test rax, rax",
+                "jnz 2f",
+                "xor ebp, ebp",
+                "mov rdi, r13",
+                "call r12",
+                "ud2",
+                "2:",
+                inlateout("rax") libc::SYS_clone3 as isize => ret,
+                in("rdi") args as *mut CloneArgs,
+                in("rsi") size,
+                in("r12") entry as usize,
+                in("r13") arg,
+                lateout("rcx") _, lateout("r11") _,
+            );
+        }
+        if ret < 0 {
+            Err((-ret) as i32)
+        } else {
+            Ok(ret as i32)
+        }
+    }
+
+    /// clone(2) (x86_64 argument order: flags, stack, parent_tid, child_tid, tls).
+    ///
+    /// # Safety
+    /// See [`super::clone_child`].
+    pub unsafe fn clone_legacy(
+        flags: u64,
+        stack_top: usize,
+        pidfd: &mut i32,
+        entry: ChildEntry,
+        arg: *mut libc::c_void,
+    ) -> Result<i32, i32> {
+        let ret: isize;
+        // SAFETY: as for clone3 above.
+        unsafe {
+            asm!(
+                "syscall",
+                "test rax, rax",
+                "jnz 2f",
+                "xor ebp, ebp",
+                "mov rdi, r13",
+                "call r12",
+                "ud2",
+                "2:",
+                inlateout("rax") libc::SYS_clone as isize => ret,
+                in("rdi") flags,
+                in("rsi") stack_top,
+                in("rdx") pidfd as *mut i32,
+                in("r10") 0usize,
+                in("r8") 0usize,
+                in("r12") entry as usize,
+                in("r13") arg,
+                lateout("rcx") _, lateout("r11") _,
+            );
+        }
+        if ret < 0 {
+            Err((-ret) as i32)
+        } else {
+            Ok(ret as i32)
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod arch {
+    //! Other architectures go through glibc's clone() wrapper, which already knows how to
+    //! start a function on a new stack. No clone3 there: handlers are reset by hand.
+    use super::{ChildEntry, CloneArgs};
+
+    /// # Safety
+    /// See [`super::clone_child`].
+    pub unsafe fn clone3(
+        _: &mut CloneArgs,
+        _: usize,
+        _: ChildEntry,
+        _: *mut libc::c_void,
+    ) -> Result<i32, i32> {
+        Err(libc::ENOSYS)
+    }
+
+    /// # Safety
+    /// See [`super::clone_child`].
+    pub unsafe fn clone_legacy(
+        flags: u64,
+        stack_top: usize,
+        pidfd: &mut i32,
+        entry: ChildEntry,
+        arg: *mut libc::c_void,
+    ) -> Result<i32, i32> {
+        // SAFETY: glibc's clone calls entry(arg) on stack_top in the child; entry never
+        // returns, so the transmute to a c_int-returning fn is never observed.
+        let f: extern "C" fn(*mut libc::c_void) -> libc::c_int =
+            unsafe { core::mem::transmute(entry) };
+        // SAFETY: forwarded contract; CLONE_PIDFD stores the fd through parent_tid.
+        let pid = unsafe {
+            libc::clone(
+                f,
+                stack_top as *mut libc::c_void,
+                (flags & 0xffff_ffff) as libc::c_int,
+                arg,
+                pidfd as *mut i32,
+            )
+        };
+        if pid < 0 {
+            Err(std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EINVAL))
+        } else {
+            Ok(pid)
+        }
+    }
+}
