@@ -322,11 +322,10 @@ impl Command {
 
     /// Spawns, waits and returns the exit status (stdio inherited unless set).
     pub fn status(&mut self) -> Result<std::process::ExitStatus> {
-        let program = self.program_display();
         let mut child = self.spawn()?;
         child.wait().map_err(|e| {
             Error::step(
-                &program,
+                &self.program_display(),
                 ErrorKind::Parent,
                 "wait",
                 "wait",
@@ -356,7 +355,10 @@ impl Command {
     fn exec_target(&mut self) -> Result<&ExecTarget> {
         // The PATH that decides the search: the child's if this Command sets or removes it
         // (as std does), otherwise the caller's.
+        let searching = matches!(self.lookup, PathLookup::Search(_))
+            && !self.program.as_bytes().contains(&b'/');
         let path: Option<OsString> = match self.env.get(OsStr::new("PATH")) {
+            _ if !searching => None,
             Some(v) => v.clone(),
             None if self.env_clear => None,
             None => std::env::var_os("PATH"),
@@ -433,12 +435,15 @@ impl Command {
     }
 
     pub(crate) fn spawn_with_stdio_default(&mut self, default: Stdio) -> Result<Child> {
-        let program = self.program_display();
         if let Some((what, why)) = &self.invalid {
-            return Err(Error::invalid(&program, what.clone(), why.clone()));
+            return Err(Error::invalid(
+                &self.program_display(),
+                what.clone(),
+                why.clone(),
+            ));
         }
         if self.program.is_empty() {
-            return Err(Error::invalid(&program, "program name", "it is empty"));
+            return Err(Error::invalid("", "program name", "it is empty"));
         }
         crate::attr::validate(self)?;
         let envp = self.envp();
@@ -446,15 +451,15 @@ impl Command {
 
         // The fd plan: stdio first, then the extra mappings.
         let mut fds = FdPlan::default();
-        let parent_err = |step: &'static str, what: &str, e: std::io::Error| {
+        fn parent_err(program: &OsStr, step: &'static str, what: &str, e: std::io::Error) -> Error {
             Error::step(
-                &program,
+                &program.to_string_lossy(),
                 ErrorKind::Parent,
                 step,
                 what.to_string(),
                 e.raw_os_error().unwrap_or(libc::EIO),
             )
-        };
+        }
         let mut parent_ends: [Option<OwnedFd>; 3] = [None, None, None];
         for (target, slot) in [
             (0, self.stdin.take()),
@@ -473,12 +478,14 @@ impl Command {
                         .read(true)
                         .write(true)
                         .open("/dev/null")
-                        .map_err(|e| parent_err("open", "open /dev/null", e))?;
+                        .map_err(|e| parent_err(&self.program, "open", "open /dev/null", e))?;
                     fds.push(target, Some(OwnedFd::from(null)));
                 }
                 Stdio::Piped => {
                     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-                        .map_err(|e| parent_err("pipe", "create a pipe", e.into()))?;
+                        .map_err(|e| {
+                            parent_err(&self.program, "pipe", "create a pipe", e.into())
+                        })?;
                     let (mine, theirs) = if target == 0 { (w, r) } else { (r, w) };
                     parent_ends[target as usize] = Some(mine);
                     fds.push(target, Some(theirs));
@@ -489,7 +496,7 @@ impl Command {
         for (target, fd) in self.fd_map.drain(..) {
             if fds.actions.iter().any(|a| a.target == target) {
                 return Err(Error::invalid(
-                    &program,
+                    &self.program.to_string_lossy(),
                     format!("fd map for child fd {target}"),
                     "that child fd is already set",
                 ));
@@ -533,7 +540,11 @@ impl Command {
             ambient_caps: a.ambient_caps,
             chdir,
             pdeathsig: a.pdeathsig.unwrap_or(0),
-            parent_pid: std::process::id() as i32,
+            parent_pid: if a.pdeathsig.is_some() {
+                std::process::id() as i32
+            } else {
+                0
+            },
             fds: &fds.actions,
             fd_scratch: &fds.scratch,
             close_ranges: &fds.close_ranges,
@@ -542,13 +553,17 @@ impl Command {
             no_new_privs: a.no_new_privs,
             ptrace: a.ptrace,
         };
-        let cgroup =
-            match &a.cgroup {
-                Some(dir) => Some(std::fs::File::open(dir).map_err(|e| {
-                    parent_err("open", &format!("open cgroup {}", dir.display()), e)
-                })?),
-                None => None,
-            };
+        let cgroup = match &a.cgroup {
+            Some(dir) => Some(std::fs::File::open(dir).map_err(|e| {
+                parent_err(
+                    &self.program,
+                    "open",
+                    &format!("open cgroup {}", dir.display()),
+                    e,
+                )
+            })?),
+            None => None,
+        };
         let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty();
         let req = CloneRequest {
             extra_flags: a.clone_ns as u64,

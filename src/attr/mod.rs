@@ -130,6 +130,8 @@ pub fn namespace_names(flags: i32) -> String {
 }
 
 /// The name of an RLIMIT_* resource: `RLIMIT_NOFILE`.
+// RLIMIT_* are u32 on glibc but c_int on musl: the casts are needed for portability.
+#[allow(clippy::unnecessary_cast)]
 pub fn rlimit_name(resource: i32) -> String {
     const NAMES: [(u32, &str); 16] = [
         (libc::RLIMIT_CPU as u32, "RLIMIT_CPU"),
