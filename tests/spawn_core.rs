@@ -1,0 +1,249 @@
+//! The spawn core's promises, each read from the child's side: which fds it has, its signal
+//! state, its output, its death.
+
+use forkexec::{Command, Stdio};
+use std::collections::BTreeSet;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The fd numbers the child shell has open, as listed by /proc/<its pid>/fd.
+fn child_fds(cmd: &mut Command) -> BTreeSet<i32> {
+    let out = cmd
+        .args(["-c", "ls /proc/$$/fd"])
+        .output()
+        .expect("spawn sh");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| s.parse().expect("fd number"))
+        .collect()
+}
+
+/// An fd open in the parent WITHOUT close-on-exec: the kind that leaks into children.
+fn inheritable_fd() -> OwnedFd {
+    let f: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+    rustix::io::fcntl_setfd(&f, rustix::io::FdFlags::empty()).unwrap();
+    f
+}
+
+#[test]
+fn child_sees_only_stdio_and_mapped_fds() {
+    let leak = inheritable_fd();
+    let n = leak.as_raw_fd();
+    // Default: the inheritable fd is not visible; only 0-2 (stdout is our pipe).
+    assert_eq!(
+        child_fds(&mut Command::new("sh")),
+        BTreeSet::from([0, 1, 2])
+    );
+    // Mapped fds are visible at their child numbers.
+    let mapped = std::fs::File::open("/dev/null").unwrap();
+    assert_eq!(
+        child_fds(Command::new("sh").fd(7, mapped)),
+        BTreeSet::from([0, 1, 2, 7])
+    );
+    // keep_fds(true) is std's behaviour: the leak shows, which proves the check above can fail.
+    assert!(child_fds(Command::new("sh").keep_fds(true)).contains(&n));
+}
+
+#[test]
+fn mapped_fd_points_at_the_right_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("payload");
+    std::fs::write(&p, "mapped-content").unwrap();
+    let f = std::fs::File::open(&p).unwrap();
+    let out = Command::new("sh")
+        .args(["-c", "cat <&9"])
+        .fd(9, f)
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"mapped-content");
+}
+
+fn sig_field(status: &str, name: &str) -> u64 {
+    let line = status.lines().find(|l| l.starts_with(name)).expect(name);
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+#[test]
+fn signal_mask_is_emptied_and_sigpipe_restored() {
+    // Block SIGUSR1 in this thread: a child that inherited the mask would show it in SigBlk.
+    // SAFETY: a valid sigset on our stack; pthread_sigmask affects this test thread only.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        assert_eq!(
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+            0
+        );
+    }
+    // The Rust runtime ignores SIGPIPE in this process (std does this at start-up).
+    let out = Command::new("cat")
+        .arg("/proc/self/status")
+        .output()
+        .unwrap();
+    let status = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        sig_field(&status, "SigBlk:"),
+        0,
+        "child inherited a blocked mask"
+    );
+    assert_eq!(
+        sig_field(&status, "SigIgn:") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE still ignored"
+    );
+    // SAFETY: as above; unblock again.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Runs `f` on a thread and fails the test if it takes longer than `limit` (a deadlock).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .expect("deadlock: did not finish in time")
+}
+
+#[test]
+fn large_stdout_and_stderr_are_captured_without_deadlock() {
+    // stderr is filled first: a collector reading stdout to EOF first would block forever
+    // while the child blocks on the full stderr pipe.
+    for script in [
+        "head -c 3000000 /dev/zero | tr '\\0' e >&2; head -c 2000000 /dev/zero | tr '\\0' o",
+        "head -c 2000000 /dev/zero | tr '\\0' o; head -c 3000000 /dev/zero | tr '\\0' e >&2",
+    ] {
+        let out = within(Duration::from_secs(60), move || {
+            Command::new("sh").args(["-c", script]).output().unwrap()
+        });
+        assert!(out.status.success());
+        assert_eq!(out.stdout.len(), 2_000_000);
+        assert_eq!(out.stderr.len(), 3_000_000);
+        assert!(out.stdout.iter().all(|&b| b == b'o') && out.stderr.iter().all(|&b| b == b'e'));
+    }
+}
+
+#[test]
+fn piped_stdin_reaches_the_child() {
+    use std::io::Write;
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"through the pipe")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.stdout, b"through the pipe");
+}
+
+#[test]
+fn try_wait_then_wait() {
+    let mut child = Command::new("sleep").arg("0.2").spawn().unwrap();
+    assert!(child.try_wait().unwrap().is_none());
+    assert!(child.wait().unwrap().success());
+    // Reaped: the status is remembered, signals are a no-op like std.
+    assert!(child.try_wait().unwrap().unwrap().success());
+    child.kill().unwrap();
+}
+
+#[test]
+fn kill_on_drop_kills_and_reaps() {
+    let child = Command::new("sleep")
+        .arg("30")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    drop(child);
+    // Reaped: no /proc entry (not even a zombie).
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "child {pid} still exists after drop"
+    );
+}
+
+#[test]
+fn send_signal_goes_through_the_pidfd() {
+    let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    child.send_signal(libc::SIGTERM).unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGTERM));
+    // The pidfd refers to this process: after the reap, pidfd_send_signal cannot reach a
+    // recycled pid (our wrapper returns Ok without sending, like std).
+    child.send_signal(libc::SIGTERM).unwrap();
+}
+
+#[test]
+fn from_std_command_keeps_program_args_env_and_dir() {
+    let mut std_cmd = std::process::Command::new("sh");
+    std_cmd
+        .args(["-c", "echo $FORKEXEC_T; pwd"])
+        .env("FORKEXEC_T", "from-std")
+        .current_dir("/tmp");
+    let out = Command::from(std_cmd).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "from-std\n/tmp\n");
+}
+
+#[test]
+fn env_clear_and_env_build_the_childs_environment() {
+    let out = Command::new("/usr/bin/env")
+        .env_clear()
+        .env("ONLY", "this")
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"ONLY=this\n");
+    let out = Command::new("/usr/bin/env")
+        .env_remove("PATH")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.starts_with("PATH=")));
+}
+
+#[test]
+fn arg0_is_what_the_child_sees() {
+    let out = Command::new("sh")
+        .arg0("custom-zero")
+        .args(["-c", "echo $0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"custom-zero\n");
+}
+
+#[test]
+fn failed_exec_leaves_no_zombie() {
+    for _ in 0..20 {
+        assert!(Command::new("/nonexistent/forkexec").spawn().is_err());
+    }
+    // A child whose exec failed never became another program: it still has the name of
+    // the thread that cloned it (this test's thread). Other tests' children (sleep, sh, cat)
+    // may be briefly unreaped; those have other names.
+    let my_comm = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // Fields after "(comm)": state, ppid, ...
+        let mut after = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+        let (state, ppid) = (after.next().unwrap_or(""), after.next().unwrap_or(""));
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        assert!(
+            !(ppid == me && state == "Z" && comm == my_comm),
+            "failed spawn left zombie {:?}",
+            entry.file_name()
+        );
+    }
+}
