@@ -62,6 +62,12 @@ struct CloneArgs {
 /// 0 = not probed, 1 = clone3 with CLEAR_SIGHAND works, 2 = use clone(2).
 static CLONE3_STATE: AtomicU8 = AtomicU8::new(0);
 
+/// Whether children are known to start with every handler reset by the kernel
+/// (clone3 with CLONE_CLEAR_SIGHAND has worked in this process).
+pub fn kernel_clears_handlers() -> bool {
+    CLONE3_STATE.load(Ordering::Relaxed) == 1
+}
+
 /// Creates the child running `entry(arg)` on `stack`.
 ///
 /// # Safety

@@ -8,7 +8,7 @@
 //!   has run, and a close-on-exec status pipe tells the parent when the exec has happened.
 
 use super::child::{entry_handlers_cleared, entry_reset_handlers, ChildPlan, Failure, Step};
-use super::clone::{clone_child, ChildEntries, CloneRequest};
+use super::clone::{self, clone_child, ChildEntries, CloneRequest};
 use super::{raw, stack};
 use std::os::fd::{FromRawFd, OwnedFd};
 
@@ -71,10 +71,17 @@ pub fn spawn_vfork(plan: &ChildPlan, req: &CloneRequest) -> Result<Spawned, Fail
         detail: 0,
     })?;
     let cloned = {
-        let _blocked = AllSignalsBlocked::new();
+        // Why signals are blocked around a vfork-class clone: the child shares our memory, so
+        // a handler of ours must never run in it. With CLONE_CLEAR_SIGHAND the kernel resets
+        // the child's handlers at birth, so that can no longer happen and the two sigprocmask
+        // calls are skipped (the child still sets its own mask before exec). They stay when
+        // the kernel cannot clear handlers (the child resets them by hand, and must not be
+        // interrupted meanwhile) and when a step must not be stopped by SIGTTOU (foreground).
+        let _blocked = (!clone::kernel_clears_handlers() || plan.foreground_fd >= 0)
+            .then(AllSignalsBlocked::new);
         // SAFETY: the stack is ours alone (taken from this thread's cache); the plan outlives
         // the child's use of it because CLONE_VFORK returns only after exec or exit; the entry
-        // functions follow the child rules; all signals are blocked.
+        // functions follow the child rules; a handler cannot run in the child (see above).
         unsafe {
             clone_child(
                 req,
