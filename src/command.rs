@@ -403,8 +403,21 @@ impl Command {
     }
 
     fn envp(&self) -> Envp {
+        // Never hand the child the live `environ`: another thread's setenv may realloc or free
+        // that array while the child's execve copies it (EFAULT, or a silently different
+        // environment). A snapshot taken under std's env lock (vars_os) is the inherited
+        // environment, as std gets it by holding that lock across its spawn.
         if !self.env_clear && self.env.is_empty() {
-            return Envp::Inherit;
+            let mut envp = CStringArray::with_capacity(64);
+            for (k, v) in std::env::vars_os() {
+                let mut kv = k.into_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                if let Ok(c) = CString::new(kv) {
+                    envp.push(c);
+                }
+            }
+            return Envp::Explicit(envp);
         }
         let mut vars: BTreeMap<OsString, OsString> = if self.env_clear {
             BTreeMap::new()
