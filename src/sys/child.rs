@@ -244,7 +244,7 @@ macro_rules! step {
 }
 
 fn bit(mask: u64, sig: i32) -> bool {
-    sig >= 1 && sig <= 64 && mask & (1u64 << (sig - 1)) != 0
+    (1..=64).contains(&sig) && mask & (1u64 << (sig - 1)) != 0
 }
 
 /// The sequence. Returns only on failure; success is an exec that does not return.
