@@ -69,7 +69,7 @@ impl Exec {
         }
     }
 
-    /// Replaces the whole argv, argv[0] included (the C shape: `execv(path, argv)`).
+    /// Replaces the whole argv, `argv[0]` included (the C shape: `execv(path, argv)`).
     pub fn argv<I, S>(&mut self, argv: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
@@ -199,7 +199,9 @@ impl Exec {
         ))
     }
 
-    /// Prepares, then execs ([`PreparedExec::exec`]). Returns only on failure.
+    /// `execvpe(program, argv, envp)` with these options (or `execve` with
+    /// [`PathLookup::Off`]): prepares, then runs [`PreparedExec::exec`]. Returns only on
+    /// failure. Allocates while preparing; after a fork, prepare first instead.
     pub fn exec(&self) -> io::Error {
         match self.prepare() {
             Ok(p) => p.exec(),

@@ -134,8 +134,12 @@ impl PreparedExec {
         &self.argv
     }
 
-    /// Runs the exec. Returns only on failure, with the errno the search ends on. Allocates
-    /// nothing, takes no lock: safe in a forked or cloned child.
+    /// `execve(candidate, argv, envp)` for each candidate in turn, as `execvpe` does: the
+    /// search rules decide which errnos go on, EACCES wins at the end, and with
+    /// [`ShellFallback::Sh`] an ENOEXEC candidate runs as `/bin/sh candidate argv[1..]`.
+    ///
+    /// Returns only on failure, with the errno the search ends on. Allocates nothing, takes
+    /// no lock, does not touch `errno`: safe in a forked, vforked or cloned child.
     pub fn exec(&self) -> std::io::Error {
         std::io::Error::from_raw_os_error(crate::sys::exec::run(self))
     }
@@ -192,7 +196,7 @@ impl PreparedExecAt {
         &self.argv
     }
 
-    /// Runs `execveat(dirfd, path, argv, envp, flags)`. Returns only on failure, with the
+    /// `execveat(dirfd, path, argv, envp, flags)`. Returns only on failure, with the
     /// errno. For an fexecve on a kernel without execveat (ENOSYS, before Linux 3.19) it
     /// tries `/proc/self/fd/N` as glibc does. Allocates nothing, takes no lock.
     pub fn exec(&self, dirfd: BorrowedFd<'_>) -> std::io::Error {
