@@ -163,6 +163,27 @@ mod tests {
     }
 
     #[test]
+    fn which_errnos_go_on() {
+        use SearchRules::{Glibc, Musl};
+        for e in [libc::EACCES, libc::ENOENT, libc::ENOTDIR] {
+            assert!(Glibc.continues_after(e) && Musl.continues_after(e), "{e}");
+        }
+        // The "strange filesystem" errnos only glibc skips.
+        for e in [libc::ESTALE, libc::ENODEV, libc::ETIMEDOUT] {
+            assert!(Glibc.continues_after(e) && !Musl.continues_after(e), "{e}");
+        }
+        for e in [
+            libc::ELOOP,
+            libc::ENOEXEC,
+            libc::E2BIG,
+            libc::ETXTBSY,
+            libc::ENAMETOOLONG,
+        ] {
+            assert!(!Glibc.continues_after(e) && !Musl.continues_after(e), "{e}");
+        }
+    }
+
+    #[test]
     fn unset_path_uses_each_library_default() {
         let g = Candidates::search(b"sh", None, SearchRules::Glibc).unwrap();
         assert_eq!(paths(&g), ["/bin/sh", "/usr/bin/sh"]);
