@@ -21,6 +21,16 @@ pub struct RunArgs {
     /// Let the child inherit every fd without close-on-exec (default: only 0-2 and mapped fds).
     #[arg(long)]
     keep_fds: bool,
+    /// Use PROGRAM as given, without a PATH search (execve semantics): `ls` means ./ls.
+    #[arg(long)]
+    no_path: bool,
+    /// Run a PROGRAM the kernel refuses with ENOEXEC (no `#!`, no known format) as
+    /// `/bin/sh PROGRAM ARG...`, as execvp does. Off by default (posix_spawnp behaviour).
+    #[arg(long, overrides_with = "no_shell_fallback")]
+    shell_fallback: bool,
+    /// Report ENOEXEC for such a PROGRAM instead of running it under /bin/sh (the default).
+    #[arg(long, overrides_with = "shell_fallback")]
+    no_shell_fallback: bool,
     /// The program and its arguments.
     #[arg(
         required = true,
@@ -56,6 +66,11 @@ fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
         cmd.arg0(a0);
     }
     cmd.keep_fds(a.keep_fds);
+    if a.no_path {
+        cmd.path_lookup(forkexec::PathLookup::Off);
+    }
+    // The flags override each other, so the last one given wins.
+    cmd.shell_fallback(a.shell_fallback && !a.no_shell_fallback);
     Ok(cmd)
 }
 

@@ -133,6 +133,8 @@ pub fn namespace_names(flags: i32) -> String {
 // RLIMIT_* are u32 on glibc but c_int on musl: the casts are needed for portability.
 #[allow(clippy::unnecessary_cast)]
 pub fn rlimit_name(resource: i32) -> String {
+    // The RLIMIT_* constants are u32 with glibc and c_int with musl: the casts are for musl.
+    #[allow(clippy::unnecessary_cast)]
     const NAMES: [(u32, &str); 16] = [
         (libc::RLIMIT_CPU as u32, "RLIMIT_CPU"),
         (libc::RLIMIT_FSIZE as u32, "RLIMIT_FSIZE"),

@@ -4,8 +4,10 @@
 use super::search::{Candidates, SearchRules};
 use super::vectors::CStringArray;
 use crate::sys::cptr::CPtr;
+use rustix::fs::AtFlags;
 use std::cell::Cell;
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 
 /// The environment a prepared exec passes.
@@ -40,18 +42,14 @@ pub struct ExecTarget {
 pub(crate) const BIN_SH: &std::ffi::CStr = c"/bin/sh";
 
 impl ExecTarget {
-    /// A target for an argv of `argc` strings.
+    /// A target for an argv of `argc` strings: the `/bin/sh` scratch gets room for
+    /// `max(argc, 1) + 2` pointers, so the fallback needs no allocation at exec time.
     pub fn new(
         candidates: Candidates,
         rules: SearchRules,
         shell: ShellFallback,
         argc: usize,
     ) -> Self {
-        let shell = if rules == SearchRules::Musl {
-            ShellFallback::Off
-        } else {
-            shell
-        };
         let sh_len = argc.max(1) + 2;
         ExecTarget {
             candidates,
@@ -136,9 +134,72 @@ impl PreparedExec {
         &self.argv
     }
 
-    /// Runs the exec. Returns only on failure, with the errno the search ends on. Allocates
-    /// nothing, takes no lock: safe in a forked or cloned child.
+    /// `execve(candidate, argv, envp)` for each candidate in turn, as `execvpe` does: the
+    /// search rules decide which errnos go on, EACCES wins at the end, and with
+    /// [`ShellFallback::Sh`] an ENOEXEC candidate runs as `/bin/sh candidate argv[1..]`.
+    ///
+    /// Returns only on failure, with the errno the search ends on. Allocates nothing, takes
+    /// no lock, does not touch `errno`: safe in a forked, vforked or cloned child.
     pub fn exec(&self) -> std::io::Error {
         std::io::Error::from_raw_os_error(crate::sys::exec::run(self))
+    }
+}
+
+/// An `execveat` (or `fexecve`) prepared in advance: path, argv, envp and flags built once, so
+/// that [`PreparedExecAt::exec`] allocates nothing. The directory fd is given at exec time,
+/// so the prepared value borrows no fd and can be kept across the fork.
+#[derive(Debug)]
+pub struct PreparedExecAt {
+    pub(crate) path: CString,
+    pub(crate) argv: CStringArray,
+    pub(crate) envp: Envp,
+    pub(crate) flags: AtFlags,
+}
+
+impl PreparedExecAt {
+    /// Prepares `execveat(dirfd, path, argv, envp, flags)`. `flags` may hold
+    /// `AT_EMPTY_PATH` and `AT_SYMLINK_NOFOLLOW`; the kernel refuses others with EINVAL.
+    ///
+    /// A NUL byte in `path` is an error of kind `InvalidInput`.
+    pub fn new(
+        path: &OsStr,
+        argv: CStringArray,
+        envp: Envp,
+        flags: AtFlags,
+    ) -> std::io::Result<Self> {
+        let path = CString::new(path.as_bytes()).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("path contains a NUL byte at offset {}", e.nul_position()),
+            )
+        })?;
+        Ok(PreparedExecAt {
+            path,
+            argv,
+            envp,
+            flags,
+        })
+    }
+
+    /// Prepares `fexecve(fd, argv, envp)`: `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`.
+    pub fn fexecve(argv: CStringArray, envp: Envp) -> Self {
+        PreparedExecAt {
+            path: CString::default(),
+            argv,
+            envp,
+            flags: AtFlags::EMPTY_PATH,
+        }
+    }
+
+    /// The argument vector.
+    pub fn argv(&self) -> &CStringArray {
+        &self.argv
+    }
+
+    /// `execveat(dirfd, path, argv, envp, flags)`. Returns only on failure, with the
+    /// errno. For an fexecve on a kernel without execveat (ENOSYS, before Linux 3.19) it
+    /// tries `/proc/self/fd/N` as glibc does. Allocates nothing, takes no lock.
+    pub fn exec(&self, dirfd: BorrowedFd<'_>) -> std::io::Error {
+        std::io::Error::from_raw_os_error(crate::sys::exec::run_at(self, dirfd.as_raw_fd()))
     }
 }

@@ -1,8 +1,9 @@
 //! NULL-terminated arrays of C strings, the shape execve takes for argv and envp.
 
 use crate::sys::cptr::CPtr;
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::raw::c_char;
+use std::os::unix::ffi::OsStrExt;
 
 /// An owned `char *const[]`: the strings and a pointer array ending in NULL, kept in step.
 ///
@@ -43,6 +44,31 @@ impl CStringArray {
             items: Vec::with_capacity(n),
             ptrs,
         }
+    }
+
+    /// Builds an array from OS strings (argv or `KEY=VALUE` envp entries).
+    ///
+    /// A string with a NUL byte cannot be passed to exec: that is an error of kind
+    /// `InvalidInput` naming the entry as `what[i]` and the offset of the NUL.
+    pub fn try_from_os<I, S>(items: I, what: &str) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let items = items.into_iter();
+        let mut out = CStringArray::with_capacity(items.size_hint().0);
+        for (i, s) in items.enumerate() {
+            out.push(CString::new(s.as_ref().as_bytes()).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{what}[{i}] contains a NUL byte at offset {}",
+                        e.nul_position()
+                    ),
+                )
+            })?);
+        }
+        Ok(out)
     }
 
     /// Appends a string.

@@ -3,7 +3,9 @@
 
 use super::cptr::CPtr;
 use super::raw;
-use crate::exec::prepared::{Envp, ExecTarget, PreparedExec, ShellFallback, BIN_SH};
+use crate::exec::prepared::{
+    Envp, ExecTarget, PreparedExec, PreparedExecAt, ShellFallback, BIN_SH,
+};
 use std::os::raw::c_char;
 
 extern "C" {
@@ -22,6 +24,53 @@ pub(crate) fn envp_ptr(envp: &Envp) -> *const *const c_char {
 /// Runs the candidates of `p` in order; returns the errno the search ends on.
 pub(crate) fn run(p: &PreparedExec) -> i32 {
     run_with(&p.target, p.argv.as_ptr(), envp_ptr(&p.envp))
+}
+
+/// Runs the execveat of `p` relative to `dirfd`; returns the errno.
+pub(crate) fn run_at(p: &PreparedExecAt, dirfd: i32) -> i32 {
+    let envp = envp_ptr(&p.envp);
+    // SAFETY: the path, argv and envp are owned by `p`, NUL-terminated and NULL-terminated.
+    let err = unsafe {
+        raw::execveat(
+            dirfd,
+            p.path.as_ptr(),
+            p.argv.as_ptr(),
+            envp,
+            p.flags.bits() as i32,
+        )
+    };
+    let is_fexecve = p.path.is_empty() && p.flags == rustix::fs::AtFlags::EMPTY_PATH;
+    if err != libc::ENOSYS || !is_fexecve {
+        return err;
+    }
+    // Before Linux 3.19 there is no execveat: glibc's fexecve then execs /proc/self/fd/N.
+    let mut buf = [0u8; 32];
+    let path = proc_fd_path(dirfd, &mut buf);
+    // SAFETY: `path` is NUL-terminated in `buf`, which lives until the call returns.
+    unsafe { raw::execve(path, p.argv.as_ptr(), envp) }
+}
+
+/// Writes "/proc/self/fd/N\0" into `buf` without allocating; returns its start.
+fn proc_fd_path(fd: i32, buf: &mut [u8; 32]) -> *const c_char {
+    const PREFIX: &[u8] = b"/proc/self/fd/";
+    buf[..PREFIX.len()].copy_from_slice(PREFIX);
+    // Decimal digits, most significant first: at most 10 for a non-negative i32.
+    let mut digits = [0u8; 10];
+    let mut n = fd.max(0) as u32;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        buf[PREFIX.len() + i] = digits[len - 1 - i];
+    }
+    buf[PREFIX.len() + len] = 0;
+    buf.as_ptr().cast()
 }
 
 /// Tries each candidate of `t` with `argv` and `envp`; returns the errno the search ends on.
@@ -86,4 +135,26 @@ fn exec_under_sh(
     // SAFETY: slots form a NULL-terminated array of valid strings; Cell<CPtr> has the same
     // layout as *const c_char (both transparent).
     unsafe { raw::execve(BIN_SH.as_ptr(), slots.as_ptr().cast(), envp) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::proc_fd_path;
+    use std::ffi::CStr;
+
+    #[test]
+    fn proc_fd_path_formats_decimal() {
+        for (fd, want) in [
+            (0, "/proc/self/fd/0"),
+            (7, "/proc/self/fd/7"),
+            (10, "/proc/self/fd/10"),
+            (i32::MAX, "/proc/self/fd/2147483647"),
+        ] {
+            let mut buf = [0u8; 32];
+            let p = proc_fd_path(fd, &mut buf);
+            // SAFETY: proc_fd_path NUL-terminates within buf.
+            let got = unsafe { CStr::from_ptr(p) };
+            assert_eq!(got.to_str().unwrap(), want);
+        }
+    }
 }
