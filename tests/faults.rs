@@ -839,3 +839,74 @@ fn environment_changed_by_another_thread_during_spawns() {
         &failures[..failures.len().min(10)]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// PID reuse
+// ---------------------------------------------------------------------------------------------
+
+/// Makes the kernel hand out `pid` next (root: /proc/sys/kernel/ns_last_pid) and starts a
+/// `sleep` with std's spawner there. None if another process took the number first each time.
+fn recycle_pid(pid: u32) -> Option<std::process::Child> {
+    for _ in 0..200 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
+            return None;
+        }
+        let mut b = std::process::Command::new("sleep").arg("30").spawn().ok()?;
+        if b.id() == pid {
+            return Some(b);
+        }
+        let _ = b.kill();
+        let _ = b.wait();
+    }
+    None
+}
+
+/// A child's pid reused by another process: signals through the `Child` must never reach the
+/// newcomer, even when the child was reaped behind the `Child`'s back (a `waitpid(-1)`
+/// elsewhere in the program), and the `Child` must not report the newcomer's status.
+///
+/// Breaks on: any kill(pid)/waitpid(pid) by number instead of through the pidfd; the test forces
+/// the reuse with ns_last_pid, so such a call hits the newcomer every time.
+#[test]
+fn a_recycled_pid_is_never_signalled_through_an_old_child() {
+    if !support::is_root() {
+        support::skip("needs root to steer pid allocation with ns_last_pid");
+        return;
+    }
+    for reaped_behind_our_back in [false, true] {
+        let mut a = Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = a.id();
+        if reaped_behind_our_back {
+            // Someone else reaps it: SIGKILL by number while it is surely ours, then waitpid.
+            // SAFETY: kill/waitpid on our own unreaped child.
+            unsafe {
+                assert_eq!(libc::kill(pid as i32, libc::SIGKILL), 0);
+                let mut st = 0;
+                assert_eq!(libc::waitpid(pid as i32, &mut st, 0), pid as i32);
+            }
+        } else {
+            a.kill().unwrap();
+            assert_eq!(a.wait().unwrap().signal(), Some(libc::SIGKILL));
+        }
+        let Some(mut b) = recycle_pid(pid) else {
+            support::skip("could not get the kernel to reuse the pid (busy machine)");
+            return;
+        };
+        // Through the old Child: kill, another signal, a wait with a timeout.
+        let _ = a.kill();
+        let _ = a.send_signal(libc::SIGTERM);
+        let waited = a.wait_timeout(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
+        let b_status = b.try_wait().unwrap();
+        let _ = b.kill();
+        let _ = b.wait();
+        assert!(
+            b_status.is_none(),
+            "the process that reused pid {pid} was hit: {b_status:?} (reaped elsewhere: {reaped_behind_our_back})"
+        );
+        // The old Child never reports the newcomer's status as its own.
+        if let Ok(Some(st)) = waited {
+            assert_eq!(st.signal(), Some(libc::SIGKILL), "{st:?}");
+        }
+    }
+}

@@ -7,10 +7,15 @@
 //! reallocation), and open and close fds WITHOUT close-on-exec. The checks, and what breaks each:
 //!
 //! - **0 hangs.** Every wait is bounded (`wait_timeout`, `poll` with a timeout) and a watchdog
-//!   ends the process if no spawn completes for 30 s. Breaks on: a child that allocates or takes
-//!   a lock between clone and exec (it shares our memory; a noise thread may hold the malloc or
-//!   env lock at clone time and never release it in the child, so the vfork parent thread waits
-//!   forever); a lost wakeup in a status-pipe protocol; a child stack shared by two threads.
+//!   ends the process if no spawn completes for 30 s. Breaks on: any path where the spawn never
+//!   returns: a child that blocks on a lock its own suspended (vfork) parent thread holds, e.g.
+//!   a spawn that kept std's env lock across the clone while a `set_var` writer queues behind
+//!   it and the child asks for the lock again; a lost wakeup in a status-pipe protocol; a
+//!   child stack shared by two threads. (Measured: a child that merely allocates does NOT hang
+//!   here with glibc: a CLONE_VM child shares the lock words, so a lock another thread holds
+//!   is released under it; the fork-style "lock held forever" deadlock needs a copied
+//!   address space. The rule "the child never allocates" still stands, for the suspended
+//!   thread's own locks and for allocators that are not glibc's.)
 //! - **0 lost exec errors.** Every 8th spawn targets a missing program (absolute path or a PATH
 //!   search) and must fail with step `exec`, ENOENT; every other spawn must succeed. Breaks on: a
 //!   report slot shared between concurrent spawns, a report read before the child wrote it, an
