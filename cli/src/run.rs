@@ -21,6 +21,8 @@ pub struct RunArgs {
     /// Let the child inherit every fd without close-on-exec (default: only 0-2 and mapped fds).
     #[arg(long)]
     keep_fds: bool,
+    #[command(flatten)]
+    attrs: Box<crate::run_attrs::AttrArgs>,
     /// The program and its arguments.
     #[arg(
         required = true,
@@ -56,6 +58,7 @@ fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
         cmd.arg0(a0);
     }
     cmd.keep_fds(a.keep_fds);
+    a.attrs.apply(&mut cmd)?;
     Ok(cmd)
 }
 
