@@ -89,9 +89,11 @@ impl Attributes {
     ///
     /// Explicit groups are always set. Otherwise, when the uid or gid changes, supplementary
     /// groups are dropped (setgroups with an empty list, as Go does and as std does for root)
-    /// unless that cannot work or was declined: `no_setgroups`, a written gid map with
-    /// setgroups denied (Go's rule), or a parent without root outside a new user namespace
-    /// (std's rule: an unprivileged setgroups only fails, and the groups are the caller's own).
+    /// where that can work and was not declined with `no_setgroups`:
+    /// - in a new user namespace only with a gid map and setgroups "allow" (the kernel refuses
+    ///   setgroups before the gid map is written and after "deny"; Go skips it there too);
+    /// - otherwise only for a root parent (std's rule: an unprivileged setgroups can only
+    ///   fail, and the groups are the caller's own anyway).
     pub(crate) fn effective_groups(&self, parent_is_root: bool) -> Option<&[libc::gid_t]> {
         if self.no_setgroups {
             return None;
@@ -102,14 +104,12 @@ impl Attributes {
         if self.uid.is_none() && self.gid.is_none() {
             return None;
         }
-        let new_userns = self.clone_ns & libc::CLONE_NEWUSER != 0;
-        if !self.gid_map.is_empty() && self.setgroups_allow != Some(true) {
-            return None;
-        }
-        if !parent_is_root && !new_userns {
-            return None;
-        }
-        Some(&[])
+        let allowed = if self.clone_ns & libc::CLONE_NEWUSER != 0 {
+            !self.gid_map.is_empty() && self.setgroups_allow == Some(true)
+        } else {
+            parent_is_root
+        };
+        allowed.then_some(&[])
     }
 }
 
