@@ -102,8 +102,8 @@ pub struct AttrArgs {
     /// (posix_spawnattr_setsigdefault).
     #[arg(long, value_name = "LIST")]
     sigdefault: Option<SignalSet>,
-    /// Keep the signals this process ignores ignored (default: all SIG_DFL except SIGPIPE's
-    /// reset, which always happens).
+    /// Keep the signals this process ignores ignored, as nohup(1) expects (default: every
+    /// signal SIG_DFL; SIGPIPE is reset either way).
     #[arg(long)]
     keep_ignored_signals: bool,
     /// Set no_new_privs before exec (setpriv --no-new-privs).

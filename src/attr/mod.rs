@@ -7,11 +7,11 @@
 //!
 //! | file | builder methods | names parsed |
 //! | --- | --- | --- |
-//! | [`credentials`] | `uid`, `gid`, `groups`, `no_setgroups` | |
+//! | [`credentials`] | `uid`, `gid`, `groups`, `no_setgroups`, `chroot` | |
 //! | [`session`] | `setsid`, `process_group`, `foreground`, `setctty`, `noctty` | |
 //! | [`namespaces`] | `clone_namespaces`, `unshare_namespaces`, `uid_map`, `gid_map`, `userns_setgroups` | [`Namespaces`] |
-//! | [`limits`] | `rlimit`, `umask`, `nice`, `scheduler`, `chroot` | [`Resource`], [`SchedPolicy`] |
-//! | [`signals`] | `signal_mask`, `ignore_signals`, `keep_ignored_signals` | [`Signal`], [`SignalSet`] |
+//! | [`limits`] | `rlimit`, `umask`, `nice`, `scheduler` | [`Resource`], [`SchedPolicy`] |
+//! | [`signals`] | `signal_mask`, `ignore_signals`, `default_signals`, `keep_ignored_signals` | [`Signal`], [`SignalSet`] |
 //! | [`security`] | `no_new_privs`, `ambient_capabilities`, `ptrace`, `pdeathsig` | [`Capability`] |
 //! | [`cgroup`] | `cgroup` | |
 //!

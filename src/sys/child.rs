@@ -11,7 +11,28 @@
 //! - does no std I/O and calls no libc wrapper: only the raw syscalls of `sys::raw`, which
 //!   neither touch the (shared) errno nor broadcast to the parent's threads as glibc's setuid does.
 //!
-//! The steps run in one fixed order, each where it is for a reason given beside it. A failing
+//! The steps run in one fixed order, each where it is for a reason given beside it in `run()`:
+//!
+//! | # | step | why there |
+//! | --- | --- | --- |
+//! | 1 | every signal SIG_DFL (SIG_IGN where asked) | no parent handler may run in the child |
+//! | 2 | wait for the parent (uid/gid maps) | later steps act with the mapped ids |
+//! | 3-4 | setsid, setpgid | decide which terminal signals reach the child |
+//! | 5 | TIOCSPGRP on a parent fd | signals still blocked: no SIGTTOU stop |
+//! | 6 | unshare, private remount of / | chroot and credentials then act inside |
+//! | 7 | rlimits, nice, scheduler, umask | still privileged enough to raise them |
+//! | 8 | chroot | needs CAP_SYS_CHROOT; before chdir, which resolves inside |
+//! | 9 | keepcaps, setgroups, setgid, setuid | each needs the privilege the next drops |
+//! | 10 | capset, ambient raise | after setuid, which clears capabilities |
+//! | 11 | chdir | with the final root and ids, as the program will see it |
+//! | 12 | pdeathsig, parent check | after setuid, which clears it |
+//! | 13-14 | fd map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
+//! | 15 | TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
+//! | 16 | no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
+//! | 17 | signal mask | everything was blocked since the clone |
+//! | 18 | exec | |
+//!
+//! A failing
 //! step writes `{step, errno, detail}` into the shared [`Report`] and exits with status 127; the
 //! parent reads the report once clone returns (vfork) or once the status pipe closes.
 
