@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use rustix::process::{pidfd_send_signal, waitid, Signal, WaitId, WaitIdOptions, WaitIdStatus};
 
 /// A spawned process. Dropping it does not kill or reap the child unless `kill_on_drop` was
-/// set on the Command (the std behaviour).
+/// set on the Command (the std behaviour); then a child that leads its own process group
+/// (`setsid`, `process_group(0)`, `foreground`) is killed with its whole group.
 #[derive(Debug)]
 pub struct Child {
     pid: i32,
@@ -249,6 +250,12 @@ fn read_both(out: Option<ChildStdout>, err: Option<ChildStderr>) -> io::Result<(
 impl Drop for Child {
     fn drop(&mut self) {
         if self.kill_on_drop && self.status.is_none() {
+            // A group leader takes its group along: that is what a session or group was
+            // asked for (grandchildren that stayed in it die too). Before the reap, so the
+            // pgid cannot have been reused.
+            if self.group_leader {
+                let _ = self.kill_group(libc::SIGKILL);
+            }
             let _ = self.kill();
             let _ = self.wait();
         }

@@ -41,8 +41,8 @@ pub struct Command {
     stdout: Option<Stdio>,
     stderr: Option<Stdio>,
     /// Extra fds: child fd -> parent fd (or closed).
-    fd_map: Vec<(RawFd, Option<OwnedFd>)>,
-    keep_fds: bool,
+    pub(crate) fd_map: Vec<(RawFd, Option<OwnedFd>)>,
+    pub(crate) keep_fds: bool,
     kill_on_drop: bool,
     lookup: PathLookup,
     shell: ShellFallback,
@@ -526,17 +526,27 @@ impl Command {
             .cwd
             .as_ref()
             .map_or(std::ptr::null(), |(_, c)| c.as_ptr());
+        // Foreground implies a new group led by the child unless one is given (as in Go).
+        let pgid = match (a.pgid, a.foreground_fd) {
+            (None, Some(_)) => Some(0),
+            (g, _) => g,
+        };
+        let parent_is_root = rustix::process::geteuid().is_root();
         let mut plan = ChildPlan {
             report: &report,
             exec: target,
             argv: self.argv.as_ptr(),
             envp: crate::sys::exec::envp_ptr(&envp),
             wait_fd: -1,
+            status_fd: -1,
             setsid: a.setsid,
-            pgid: a.pgid,
+            pgid,
             foreground_fd: a.foreground_fd.unwrap_or(-1),
+            // SIGPIPE goes back to SIG_DFL even when ignored dispositions are kept: Rust's
+            // runtime ignores it in every program, not by the user's choice.
             sig_default: (a.sig_default | sig_bit(libc::SIGPIPE)) & !a.sig_ignore,
             sig_ignore: a.sig_ignore,
+            reset_ignored: a.reset_ignored_signals,
             sig_mask: a.sig_mask,
             unshare_flags: a.unshare_ns,
             remount_private: a.unshare_ns & libc::CLONE_NEWNS != 0
@@ -547,7 +557,7 @@ impl Command {
             umask: a.umask,
             chroot,
             keep_caps: a.ambient_caps != 0 && a.uid.is_some(),
-            groups: a.groups.as_deref(),
+            groups: a.effective_groups(parent_is_root),
             gid: a.gid,
             uid: a.uid,
             ambient_caps: a.ambient_caps,
@@ -558,6 +568,7 @@ impl Command {
             } else {
                 0
             },
+            check_parent: a.clone_ns & libc::CLONE_NEWPID == 0,
             fds: &fds.actions,
             fd_scratch: &fds.scratch,
             close_ranges: &fds.close_ranges,
@@ -602,7 +613,8 @@ impl Command {
                     stdout,
                     stderr,
                     self.kill_on_drop,
-                    a.pgid.is_some() || a.setsid,
+                    // Only a child that made its own group leads it (pgid == its pid).
+                    a.setsid || pgid == Some(0),
                 ))
             }
             Err(f) => Err(self.describe_failure(f)),

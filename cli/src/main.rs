@@ -3,6 +3,7 @@
 mod bench;
 mod explain;
 mod run;
+mod run_attrs;
 
 use clap::{Parser, Subcommand};
 

@@ -31,6 +31,8 @@ pub struct RunArgs {
     /// Report ENOEXEC for such a PROGRAM instead of running it under /bin/sh (the default).
     #[arg(long, overrides_with = "shell_fallback")]
     no_shell_fallback: bool,
+    #[command(flatten)]
+    attrs: Box<crate::run_attrs::AttrArgs>,
     /// The program and its arguments.
     #[arg(
         required = true,
@@ -71,6 +73,7 @@ fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
     }
     // The flags override each other, so the last one given wins.
     cmd.shell_fallback(a.shell_fallback && !a.no_shell_fallback);
+    a.attrs.apply(&mut cmd)?;
     Ok(cmd)
 }
 

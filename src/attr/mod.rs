@@ -2,9 +2,39 @@
 //!
 //! Each family adds its builder methods to [`crate::Command`] in its own file and keeps its
 //! validated, prepared form here in [`Attributes`]; `command.rs` copies that into the child
-//! plan. Validation happens in the parent, before any clone.
+//! plan. Validation happens in the parent, before any clone: a refused combination never
+//! creates a process.
+//!
+//! | file | builder methods | names parsed |
+//! | --- | --- | --- |
+//! | [`credentials`] | `uid`, `gid`, `groups`, `no_setgroups`, `chroot` | |
+//! | [`session`] | `setsid`, `process_group`, `foreground`, `setctty`, `noctty` | |
+//! | [`namespaces`] | `clone_namespaces`, `unshare_namespaces`, `uid_map`, `gid_map`, `userns_setgroups` | [`Namespaces`] |
+//! | [`limits`] | `rlimit`, `umask`, `nice`, `scheduler` | [`Resource`], [`SchedPolicy`] |
+//! | [`signals`] | `signal_mask`, `ignore_signals`, `default_signals`, `reset_ignored_signals` | [`Signal`], [`SignalSet`] |
+//! | [`security`] | `no_new_privs`, `ambient_capabilities`, `ptrace`, `pdeathsig` | [`Capability`] |
+//! | [`cgroup`] | `cgroup` | |
+//!
+//! The fd map (`fd`, `close_fd`) lives in `command.rs` with stdio.
+
+pub mod cgroup;
+pub mod credentials;
+pub mod limits;
+pub mod namespaces;
+pub mod security;
+pub mod session;
+pub mod signals;
+mod validate;
+
+pub use limits::{Resource, SchedPolicy};
+pub use namespaces::{IdMap, Namespaces};
+pub use security::Capability;
+pub use signals::{Signal, SignalSet};
+
+pub(crate) use validate::validate;
 
 use crate::sys::child::RlimitAction;
+use std::fmt;
 
 /// Every attribute, in the prepared form the child sequence consumes.
 #[derive(Clone, Debug, Default)]
@@ -20,7 +50,10 @@ pub struct Attributes {
     pub chroot: Option<std::ffi::CString>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// Explicit supplementary groups.
     pub groups: Option<Vec<libc::gid_t>>,
+    /// Never call setgroups (Go: Credential.NoSetGroups).
+    pub no_setgroups: bool,
     pub pdeathsig: Option<i32>,
     /// CLONE_NEW* flags given to clone.
     pub clone_ns: i32,
@@ -28,7 +61,7 @@ pub struct Attributes {
     pub unshare_ns: i32,
     pub uid_map: Vec<IdMap>,
     pub gid_map: Vec<IdMap>,
-    /// "allow" / "deny" for /proc/PID/setgroups.
+    /// "allow" / "deny" for /proc/PID/setgroups; None = "deny" when a gid map is written (Go).
     pub setgroups_allow: Option<bool>,
     /// Capabilities to raise as ambient (bit n = capability n).
     pub ambient_caps: u64,
@@ -41,7 +74,9 @@ pub struct Attributes {
     pub sig_mask: u64,
     /// Signals set to SIG_IGN.
     pub sig_ignore: u64,
-    /// Signals set to SIG_DFL (SIGPIPE is always added unless ignored on request).
+    /// Keep dispositions the parent ignores (nohup style) instead of resetting all to SIG_DFL.
+    pub reset_ignored_signals: bool,
+    /// Signals reset to SIG_DFL even when ignored ones are kept.
     pub sig_default: u64,
     pub no_new_privs: bool,
     pub nice: Option<i32>,
@@ -49,12 +84,33 @@ pub struct Attributes {
     pub scheduler: Option<(i32, i32)>,
 }
 
-/// One line of a uid_map or gid_map: `inside outside count`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IdMap {
-    pub inside: u32,
-    pub outside: u32,
-    pub count: u32,
+impl Attributes {
+    /// The gid list the child passes to setgroups, if it calls setgroups at all.
+    ///
+    /// Explicit groups are always set. Otherwise, when the uid or gid changes, supplementary
+    /// groups are dropped (setgroups with an empty list, as Go does and as std does for root)
+    /// where that can work and was not declined with `no_setgroups`:
+    /// - in a new user namespace only with a gid map and setgroups "allow" (the kernel refuses
+    ///   setgroups before the gid map is written and after "deny"; Go skips it there too);
+    /// - otherwise only for a root parent (std's rule: an unprivileged setgroups can only
+    ///   fail, and the groups are the caller's own anyway).
+    pub(crate) fn effective_groups(&self, parent_is_root: bool) -> Option<&[libc::gid_t]> {
+        if self.no_setgroups {
+            return None;
+        }
+        if let Some(g) = &self.groups {
+            return Some(g);
+        }
+        if self.uid.is_none() && self.gid.is_none() {
+            return None;
+        }
+        let allowed = if self.clone_ns & libc::CLONE_NEWUSER != 0 {
+            !self.gid_map.is_empty() && self.setgroups_allow == Some(true)
+        } else {
+            parent_is_root
+        };
+        allowed.then_some(&[])
+    }
 }
 
 /// Bit for signal `sig` in a 64-bit signal set.
@@ -66,19 +122,34 @@ pub fn sig_bit(sig: i32) -> u64 {
     }
 }
 
-/// Checks attribute combinations before any clone.
-pub(crate) fn validate(cmd: &crate::Command) -> crate::Result<()> {
-    let program = cmd.program_display();
-    let a = &cmd.attrs;
-    if a.setctty_fd.is_some() && a.foreground_fd.is_some() {
-        return Err(crate::Error::invalid(
-            &program,
-            "terminal attributes",
-            "setctty and foreground cannot be combined (as in Go)",
-        ));
-    }
-    Ok(())
+/// A name that could not be parsed: a signal, namespace, resource limit, capability...
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameError {
+    /// What kind of name: `signal`, `namespace`, `resource limit`, `capability`...
+    pub kind: &'static str,
+    /// The text given.
+    pub given: String,
+    /// Why, or what is accepted.
+    pub hint: String,
 }
+
+impl NameError {
+    pub(crate) fn new(kind: &'static str, given: &str, hint: impl Into<String>) -> Self {
+        NameError {
+            kind,
+            given: given.to_string(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}: {}", self.kind, self.given, self.hint)
+    }
+}
+
+impl std::error::Error for NameError {}
 
 /// Writes setgroups, uid_map and gid_map of `pid` (called while the child waits).
 pub(crate) fn write_id_maps(a: &Attributes, pid: i32) -> Result<(), i32> {
@@ -89,6 +160,7 @@ pub(crate) fn write_id_maps(a: &Attributes, pid: i32) -> Result<(), i32> {
             .write(true)
             .open(&path)
             .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        // One write: the kernel accepts a map only as a single write.
         f.write_all(text.as_bytes())
             .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
     };
@@ -100,8 +172,15 @@ pub(crate) fn write_id_maps(a: &Attributes, pid: i32) -> Result<(), i32> {
     if !a.uid_map.is_empty() {
         write("uid_map", &lines(&a.uid_map))?;
     }
-    if let Some(allow) = a.setgroups_allow {
-        write("setgroups", if allow { "allow" } else { "deny" })?;
+    // setgroups must be written before gid_map; an unprivileged parent may only write a gid
+    // map after "deny", so deny is the default (as Go's GidMappingsEnableSetgroups=false).
+    if !a.gid_map.is_empty() || a.setgroups_allow.is_some() {
+        let allow = a.setgroups_allow.unwrap_or(false);
+        match write("setgroups", if allow { "allow" } else { "deny" }) {
+            // Kernels before 3.19 have no setgroups file: nothing to write.
+            Err(libc::ENOENT) => {}
+            r => r?,
+        }
     }
     if !a.gid_map.is_empty() {
         write("gid_map", &lines(&a.gid_map))?;
@@ -111,51 +190,29 @@ pub(crate) fn write_id_maps(a: &Attributes, pid: i32) -> Result<(), i32> {
 
 /// The namespace names of a CLONE_NEW* set, for messages: `user,mount`.
 pub fn namespace_names(flags: i32) -> String {
-    const NAMES: [(i32, &str); 8] = [
-        (libc::CLONE_NEWUSER, "user"),
-        (libc::CLONE_NEWNS, "mount"),
-        (libc::CLONE_NEWPID, "pid"),
-        (libc::CLONE_NEWNET, "net"),
-        (libc::CLONE_NEWUTS, "uts"),
-        (libc::CLONE_NEWIPC, "ipc"),
-        (libc::CLONE_NEWCGROUP, "cgroup"),
-        (0x80, "time"),
-    ];
-    let names: Vec<&str> = NAMES
-        .iter()
-        .filter(|(f, _)| flags & f != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    names.join(",")
+    Namespaces::from_bits(flags).to_string()
 }
 
 /// The name of an RLIMIT_* resource: `RLIMIT_NOFILE`.
-// RLIMIT_* are u32 on glibc but c_int on musl: the casts are needed for portability.
-#[allow(clippy::unnecessary_cast)]
 pub fn rlimit_name(resource: i32) -> String {
-    // The RLIMIT_* constants are u32 with glibc and c_int with musl: the casts are for musl.
-    #[allow(clippy::unnecessary_cast)]
-    const NAMES: [(u32, &str); 16] = [
-        (libc::RLIMIT_CPU as u32, "RLIMIT_CPU"),
-        (libc::RLIMIT_FSIZE as u32, "RLIMIT_FSIZE"),
-        (libc::RLIMIT_DATA as u32, "RLIMIT_DATA"),
-        (libc::RLIMIT_STACK as u32, "RLIMIT_STACK"),
-        (libc::RLIMIT_CORE as u32, "RLIMIT_CORE"),
-        (libc::RLIMIT_RSS as u32, "RLIMIT_RSS"),
-        (libc::RLIMIT_NPROC as u32, "RLIMIT_NPROC"),
-        (libc::RLIMIT_NOFILE as u32, "RLIMIT_NOFILE"),
-        (libc::RLIMIT_MEMLOCK as u32, "RLIMIT_MEMLOCK"),
-        (libc::RLIMIT_AS as u32, "RLIMIT_AS"),
-        (libc::RLIMIT_LOCKS as u32, "RLIMIT_LOCKS"),
-        (libc::RLIMIT_SIGPENDING as u32, "RLIMIT_SIGPENDING"),
-        (libc::RLIMIT_MSGQUEUE as u32, "RLIMIT_MSGQUEUE"),
-        (libc::RLIMIT_NICE as u32, "RLIMIT_NICE"),
-        (libc::RLIMIT_RTPRIO as u32, "RLIMIT_RTPRIO"),
-        (libc::RLIMIT_RTTIME as u32, "RLIMIT_RTTIME"),
-    ];
-    NAMES
-        .iter()
-        .find(|(r, _)| *r as i32 == resource)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|| format!("rlimit {resource}"))
+    match Resource::try_from(resource) {
+        Ok(r) => format!("RLIMIT_{}", r.name().to_ascii_uppercase()),
+        Err(_) => format!("rlimit {resource}"),
+    }
+}
+
+/// Accepts a typed value or anything that converts into one (a name, a number), and records a
+/// conversion failure on the command so that spawn refuses it before any clone.
+pub(crate) fn convert<T, V>(cmd: &mut crate::Command, what: &str, v: V) -> Option<T>
+where
+    V: TryInto<T>,
+    V::Error: fmt::Display,
+{
+    match v.try_into() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            cmd.refuse(what.to_string(), e.to_string());
+            None
+        }
+    }
 }

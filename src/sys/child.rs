@@ -11,7 +11,28 @@
 //! - does no std I/O and calls no libc wrapper: only the raw syscalls of `sys::raw`, which
 //!   neither touch the (shared) errno nor broadcast to the parent's threads as glibc's setuid does.
 //!
-//! The steps run in one fixed order, each where it is for a reason given beside it. A failing
+//! The steps run in one fixed order, each where it is for a reason given beside it in `run()`:
+//!
+//! | # | step | why there |
+//! | --- | --- | --- |
+//! | 1 | handlers and SIGPIPE to SIG_DFL (all 64 on request; SIG_IGN where asked) | no parent handler may run in the child |
+//! | 2 | wait for the parent (uid/gid maps) | later steps act with the mapped ids |
+//! | 3-4 | setsid, setpgid | decide which terminal signals reach the child |
+//! | 5 | TIOCSPGRP on a parent fd | signals still blocked: no SIGTTOU stop |
+//! | 6 | unshare, private remount of / | chroot and credentials then act inside |
+//! | 7 | rlimits, nice, scheduler, umask | still privileged enough to raise them |
+//! | 8 | chroot | needs CAP_SYS_CHROOT; before chdir, which resolves inside |
+//! | 9 | keepcaps, setgroups, setgid, setuid | each needs the privilege the next drops |
+//! | 10 | capset, ambient raise | after setuid, which clears capabilities |
+//! | 11 | chdir | with the final root and ids, as the program will see it |
+//! | 12 | pdeathsig, parent check | after setuid, which clears it |
+//! | 13-14 | fd map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
+//! | 15 | TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
+//! | 16 | no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
+//! | 17 | signal mask | the program's mask; until here the parent's (or all, see spawn.rs) |
+//! | 18 | exec | |
+//!
+//! A failing
 //! step writes `{step, errno, detail}` into the shared [`Report`] and exits with status 127; the
 //! parent reads the report once clone returns (vfork) or once the status pipe closes.
 
@@ -161,15 +182,20 @@ pub struct ChildPlan<'a> {
     pub envp: *const *const c_char,
     /// Read end of the pipe the parent releases the child with (user-namespace maps), or -1.
     pub wait_fd: i32,
+    /// Write end of the close-on-exec status pipe (release path), or -1. Kept open through the
+    /// fd map: its closing at exec is how the parent learns the child is done with the stack.
+    pub status_fd: i32,
     pub setsid: bool,
     /// setpgid(0, pgid); Some(0) makes the child a group leader.
     pub pgid: Option<i32>,
     /// A parent fd on a terminal: make the child's group its foreground group.
     pub foreground_fd: i32,
-    /// Signals to set to SIG_DFL (bit n-1 for signal n).
+    /// Signals to set to SIG_DFL (bit n-1 for signal n) whatever else holds.
     pub sig_default: u64,
     /// Signals to set to SIG_IGN.
     pub sig_ignore: u64,
+    /// Reset ignored dispositions (inherited SIG_IGN) to SIG_DFL too, not only handlers.
+    pub reset_ignored: bool,
     /// The child's signal mask at exec.
     pub sig_mask: u64,
     pub unshare_flags: i32,
@@ -189,6 +215,9 @@ pub struct ChildPlan<'a> {
     pub chdir: *const c_char,
     pub pdeathsig: i32,
     pub parent_pid: i32,
+    /// Compare getppid() with `parent_pid` after PR_SET_PDEATHSIG (false in a new pid
+    /// namespace, where the parent is outside and getppid() returns 0).
+    pub check_parent: bool,
     pub fds: &'a [FdAction],
     /// One cell per fd action, for the source's temporary number after a move.
     pub fd_scratch: &'a [Cell<i32>],
@@ -249,12 +278,31 @@ fn bit(mask: u64, sig: i32) -> bool {
 
 /// The sequence. Returns only on failure; success is an exec that does not return.
 fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
-    // 1. Handlers: the parent's handler code must never run in the child (it would run on the
-    //    parent's memory with the parent's assumptions). clone3 cleared them in the kernel;
-    //    otherwise reset every handled signal by hand. Signals are all blocked until step 18.
-    if !handlers_cleared {
-        let mut sig = 1;
-        while sig <= 64 {
+    // 1. Dispositions. No parent handler may ever run in the child (it would run on the
+    //    parent's memory with the parent's assumptions): clone3 reset every handler in the
+    //    kernel (CLONE_CLEAR_SIGHAND); without it the parent blocked all signals and we reset
+    //    handled ones here. SIGPIPE goes back to SIG_DFL (sig_default); SIG_IGN set where
+    //    asked. Other inherited SIG_IGN survives (nohup) unless reset_ignored asks otherwise.
+    let query = !handlers_cleared || p.reset_ignored;
+    let mut sig = 1;
+    while sig <= 64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            sig += 1;
+            continue;
+        }
+        if bit(p.sig_ignore, sig) {
+            step!(
+                Step::SignalDispositions,
+                sig,
+                raw::set_disposition(sig, libc::SIG_IGN)
+            );
+        } else if bit(p.sig_default, sig) {
+            step!(
+                Step::SignalDispositions,
+                sig,
+                raw::set_disposition(sig, libc::SIG_DFL)
+            );
+        } else if query {
             let mut old = raw::KernelSigaction {
                 handler: 0,
                 flags: 0,
@@ -263,15 +311,17 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
             };
             // SAFETY: querying into a local struct.
             let got = unsafe { raw::sigaction(sig, core::ptr::null(), &mut old) };
-            if got.is_ok() && old.handler > 1 && sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            let handled = old.handler > libc::SIG_IGN;
+            let ignored = old.handler == libc::SIG_IGN;
+            if got.is_ok() && (handled || (ignored && p.reset_ignored)) {
                 step!(
                     Step::ResetSignalHandlers,
                     sig,
                     raw::set_disposition(sig, libc::SIG_DFL)
                 );
             }
-            sig += 1;
         }
+        sig += 1;
     }
 
     // 2. Wait for the parent to write our uid/gid maps: every later step may depend on the
@@ -333,26 +383,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         });
     }
 
-    // 6. Dispositions asked for (SIGPIPE back to default by default: Rust ignores it).
-    let mut sig = 1;
-    while sig <= 64 {
-        if bit(p.sig_ignore, sig) {
-            step!(
-                Step::SignalDispositions,
-                sig,
-                raw::set_disposition(sig, libc::SIG_IGN)
-            );
-        } else if bit(p.sig_default, sig) {
-            step!(
-                Step::SignalDispositions,
-                sig,
-                raw::set_disposition(sig, libc::SIG_DFL)
-            );
-        }
-        sig += 1;
-    }
-
-    // 7. New namespaces before chroot and credentials: those then act inside them.
+    // 6. New namespaces before chroot and credentials: those then act inside them.
     if p.unshare_flags != 0 {
         step!(
             Step::Unshare,
@@ -374,7 +405,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         });
     }
 
-    // 8. Limits, priority and umask while we still hold the privileges that raising them needs.
+    // 7. Limits, priority and umask while we still hold the privileges that raising them needs.
     for r in p.rlimits {
         let lim = libc::rlimit64 {
             rlim_cur: r.soft,
@@ -401,14 +432,14 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         step!(Step::Umask, m, raw::umask(m as libc::mode_t));
     }
 
-    // 9. chroot before dropping root (it needs CAP_SYS_CHROOT) and before chdir (Dir is
+    // 8. chroot before dropping root (it needs CAP_SYS_CHROOT) and before chdir (Dir is
     //    interpreted inside the new root, as in Go).
     if !p.chroot.is_null() {
         // SAFETY: the parent prepared a NUL-terminated path.
         step!(Step::Chroot, 0, unsafe { raw::chroot(p.chroot) });
     }
 
-    // 10. Credentials: groups, then gid, then uid. Each later call needs the privilege the
+    // 9. Credentials: groups, then gid, then uid. Each later call needs the privilege the
     //     earlier ones keep; setuid last drops it. Keepcaps first if ambient caps must survive.
     if p.keep_caps {
         step!(
@@ -429,7 +460,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
     if let Some(uid) = p.uid {
         step!(Step::Setuid, uid, raw::setuid(uid));
     }
-    // 11. Ambient capabilities: permitted+inheritable first (capset), then raise each.
+    // 10. Ambient capabilities: permitted+inheritable first (capset), then raise each.
     if p.ambient_caps != 0 {
         #[repr(C)]
         struct Header {
@@ -484,13 +515,13 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         }
     }
 
-    // 12. The working directory, with the final root and credentials (as the program will be).
+    // 11. The working directory, with the final root and credentials (as the program will be).
     if !p.chdir.is_null() {
         // SAFETY: the parent prepared a NUL-terminated path.
         step!(Step::Chdir, 0, unsafe { raw::chdir(p.chdir) });
     }
 
-    // 13. Parent-death signal after setuid (which clears it). If the parent died before the
+    // 12. Parent-death signal after setuid (which clears it). If the parent died before the
     //     prctl took effect, nobody will send the signal: check and deliver it ourselves.
     if p.pdeathsig > 0 {
         step!(
@@ -498,7 +529,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
             p.pdeathsig,
             raw::prctl(libc::PR_SET_PDEATHSIG, p.pdeathsig as usize, 0, 0, 0)
         );
-        if raw::getppid() != p.parent_pid {
+        if p.check_parent && raw::getppid() != p.parent_pid {
             let _ = raw::kill(raw::getpid(), p.pdeathsig);
             return Failure {
                 step: Step::ParentDied,
@@ -508,13 +539,22 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         }
     }
 
-    // 14. The fd map. First move every source that another entry will overwrite to a fresh
+    // 13. The fd map. First move every source that another entry will overwrite to a fresh
     //     close-on-exec fd above all targets; then dup each source onto its target (dup3
     //     without O_CLOEXEC, so the target survives exec), clearing CLOEXEC where a source is
     //     already in place.
     let mut high = 0;
     for a in p.fds {
         high = high.max(a.target + 1).max(a.source + 1);
+    }
+    // The status pipe must outlive the map: if a target lands on its number, keep a copy
+    // above every target (close-on-exec, so it still closes at exec).
+    if p.status_fd >= 0 && p.fds.iter().any(|a| a.target == p.status_fd) {
+        step!(
+            Step::FdMove,
+            p.status_fd,
+            raw::fcntl(p.status_fd, libc::F_DUPFD_CLOEXEC, high as usize)
+        );
     }
     for (i, a) in p.fds.iter().enumerate() {
         let Some(cell) = p.fd_scratch.get(i) else {
@@ -552,7 +592,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
             step!(Step::FdMap, a.target, raw::dup3(src, a.target, 0));
         }
     }
-    // 15. Every other fd: close-on-exec, so the program sees only 0-2 and the mapped fds.
+    // 14. Every other fd: close-on-exec, so the program sees only 0-2 and the mapped fds.
     //     Marking instead of closing keeps fds this sequence still uses (the status pipe, an
     //     execveat dirfd) usable up to the exec, and the exec closes them all at once.
     for &(lo, hi) in p.close_ranges {
@@ -569,7 +609,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         }
     }
 
-    // 16. Terminal: drop the old one, or take the one now at a child fd (after the map, as in Go).
+    // 15. Terminal: drop the old one, or take the one now at a child fd (after the map, as in Go).
     if p.noctty {
         // SAFETY: TIOCNOTTY takes no argument.
         step!(Step::Noctty, 0, unsafe {
@@ -583,7 +623,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         });
     }
 
-    // 17. Last restrictions, right before exec so no earlier step is affected by them.
+    // 16. Last restrictions, right before exec so no earlier step is affected by them.
     if p.no_new_privs {
         step!(
             Step::NoNewPrivs,
@@ -595,13 +635,13 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> Failure {
         step!(Step::Ptrace, 0, raw::ptrace_traceme());
     }
 
-    // 18. The signal mask the program starts with. Everything was blocked since the clone.
+    // 17. The signal mask the program starts with. Everything was blocked since the clone.
     // SAFETY: a live local sigset.
     step!(Step::SignalMask, 0, unsafe {
         raw::sigprocmask(libc::SIG_SETMASK, &p.sig_mask, core::ptr::null_mut())
     });
 
-    // 19. Exec: the prepared candidates in order (PATH search done as glibc does it).
+    // 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
     let errno = super::exec::run_with(p.exec, p.argv, p.envp);
     Failure {
         step: Step::Exec,

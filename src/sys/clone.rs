@@ -23,6 +23,7 @@ pub struct ChildEntries {
 
 const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+const CLONE_NEWTIME: u64 = 0x80;
 
 /// What the clone asks of the kernel.
 pub struct CloneRequest {
@@ -88,7 +89,9 @@ pub unsafe fn clone_child(
     let base = stack.as_mut_ptr() as usize;
     let top = (base + stack.len()) & !15;
     let state = CLONE3_STATE.load(Ordering::Relaxed);
-    if state != 2 || req.cgroup_fd.is_some() {
+    // CLONE_NEWTIME is 0x80, inside clone(2)'s exit-signal byte: only clone3 can carry it.
+    let needs_clone3 = req.cgroup_fd.is_some() || flags & CLONE_NEWTIME != 0;
+    if state != 2 || needs_clone3 {
         let mut pidfd: i32 = -1;
         let mut args = CloneArgs {
             flags: flags | CLONE_CLEAR_SIGHAND,
@@ -122,11 +125,9 @@ pub unsafe fn clone_child(
                 });
             }
             // ENOSYS: no clone3; EINVAL on first use: probably no CLEAR_SIGHAND. Fall back,
-            // unless a cgroup was asked for (only clone3 can do that: report the error).
-            Err(e)
-                if (e == libc::ENOSYS || (e == libc::EINVAL && state == 0))
-                    && req.cgroup_fd.is_none() =>
-            {
+            // unless a cgroup or time namespace was asked for (only clone3 can do that:
+            // report the error).
+            Err(e) if (e == libc::ENOSYS || (e == libc::EINVAL && state == 0)) && !needs_clone3 => {
                 CLONE3_STATE.store(2, Ordering::Relaxed);
             }
             Err(e) => return Err(e),

@@ -6,6 +6,7 @@
 //! - [`child`]: the ordered, allocation-free child sequence;
 //! - [`spawn`]: the parent's side of a spawn;
 //! - [`exec`]: the allocation-free exec loop over prepared PATH candidates.
+//! - [`inherited`]: fds known only by number (validation, the CLI).
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -13,6 +14,7 @@ pub mod child;
 pub mod clone;
 pub mod cptr;
 pub mod exec;
+pub mod inherited;
 pub mod raw;
 pub mod spawn;
 pub mod stack;

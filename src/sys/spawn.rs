@@ -134,6 +134,7 @@ pub fn spawn_release(
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(pipe_err)?;
     use std::os::fd::AsRawFd;
     plan.wait_fd = go_read.as_raw_fd();
+    plan.status_fd = status_write.as_raw_fd();
     let mut stack = stack::take().map_err(|e| Failure {
         step: Step::Clone,
         errno: e.raw_os_error().unwrap_or(libc::ENOMEM),

@@ -1,0 +1,277 @@
+//! `forkexec run`'s process-attribute flags: one per attribute of issue 3, each named after
+//! its Go (syscall.SysProcAttr) and util-linux equivalents in `--help`.
+
+use clap::Args;
+use forkexec::attr::{
+    limits::parse_rlimit, security::parse_capabilities, IdMap, Namespaces, Signal, SignalSet,
+};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Default)]
+#[command(next_help_heading = "Process attributes")]
+pub struct AttrArgs {
+    /// Start a new session: setsid() (Go: Setsid; setsid(1)).
+    #[arg(long)]
+    setsid: bool,
+    /// Put the child in a new process group it leads: setpgid(0, 0) (Go: Setpgid).
+    #[arg(long)]
+    setpgid: bool,
+    /// Join process group N: setpgid(0, N) (Go: Setpgid + Pgid); 0 = a new group.
+    #[arg(long, value_name = "N")]
+    pgid: Option<i32>,
+    /// Make the child's group the foreground group of the terminal at --ctty (a parent fd),
+    /// like a shell's foreground job (Go: Foreground + Ctty).
+    #[arg(long)]
+    foreground: bool,
+    /// Make the terminal at --ctty (a child fd, after --fd) the controlling terminal; needs
+    /// --setsid (Go: Setctty + Ctty; setsid --ctty).
+    #[arg(long)]
+    setctty: bool,
+    /// The terminal fd for --foreground (parent fd) and --setctty (child fd); default 0
+    /// (Go: Ctty).
+    #[arg(long, value_name = "FD")]
+    ctty: Option<i32>,
+    /// Detach from the controlling terminal: ioctl(0, TIOCNOTTY) (Go: Noctty).
+    #[arg(long)]
+    noctty: bool,
+    /// Change the root directory before credentials and --dir (Go: Chroot; chroot(8)).
+    #[arg(long, value_name = "DIR")]
+    chroot: Option<PathBuf>,
+    /// setuid(N), last of the credential steps (Go: Credential.Uid; setpriv --reuid).
+    #[arg(long, value_name = "N")]
+    uid: Option<u32>,
+    /// setgid(N), before setuid (Go: Credential.Gid; setpriv --regid).
+    #[arg(long, value_name = "N")]
+    gid: Option<u32>,
+    /// setgroups(A,B,...), first credential step; "" clears them (Go: Credential.Groups;
+    /// setpriv --groups / --clear-groups).
+    #[arg(long, value_name = "A,B", value_parser = parse_groups)]
+    groups: Option<Groups>,
+    /// Never call setgroups: keep the supplementary groups (Go: Credential.NoSetGroups;
+    /// setpriv --keep-groups).
+    #[arg(long)]
+    no_setgroups: bool,
+    /// Signal the child gets when the spawning thread dies (Go: Pdeathsig; setpriv
+    /// --pdeathsig).
+    #[arg(long, value_name = "SIG")]
+    pdeathsig: Option<Signal>,
+    /// New namespaces made by the clone: user,mount,pid,net,uts,ipc,cgroup,time (Go:
+    /// Cloneflags; unshare --fork --user --mount ...).
+    #[arg(long = "clone-ns", value_name = "LIST")]
+    clone_ns: Option<Namespaces>,
+    /// Namespaces the child unshares before chroot and credentials (Go: Unshareflags;
+    /// unshare(1)).
+    #[arg(long, value_name = "LIST")]
+    unshare: Option<Namespaces>,
+    /// A uid_map line written by the parent while the child waits; needs --clone-ns user
+    /// (Go: UidMappings; unshare --map-users C:H:N). Repeatable.
+    #[arg(long = "uid-map", value_name = "C:H:N")]
+    uid_map: Vec<IdMap>,
+    /// A gid_map line (Go: GidMappings; unshare --map-groups C:H:N). Repeatable.
+    #[arg(long = "gid-map", value_name = "C:H:N")]
+    gid_map: Vec<IdMap>,
+    /// /proc/PID/setgroups of the new user namespace; default deny with a gid map (Go:
+    /// GidMappingsEnableSetgroups; unshare --setgroups).
+    #[arg(long, value_name = "allow|deny", value_parser = ["allow", "deny"])]
+    setgroups: Option<String>,
+    /// Ambient capabilities kept across exec and --uid (Go: AmbientCaps; setpriv
+    /// --ambient-caps), e.g. net_bind_service,CAP_NET_RAW.
+    #[arg(long = "ambient-caps", value_name = "LIST")]
+    ambient_caps: Option<String>,
+    /// Start inside this cgroup v2 directory (clone3 CLONE_INTO_CGROUP; Go: UseCgroupFD +
+    /// CgroupFD).
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<PathBuf>,
+    /// PTRACE_TRACEME right before exec (Go: Ptrace).
+    #[arg(long)]
+    ptrace: bool,
+    /// A resource limit, e.g. nofile=1024:4096; SOFT alone sets both, an empty side keeps
+    /// the current value (prlimit(1) --nofile=...). Repeatable.
+    #[arg(long, value_name = "NAME=SOFT[:HARD]")]
+    rlimit: Vec<String>,
+    /// File mode creation mask, octal (umask(1)).
+    #[arg(long, value_name = "OCTAL", value_parser = parse_octal)]
+    umask: Option<u32>,
+    /// Signals blocked when the program starts; default none (posix_spawnattr_setsigmask).
+    #[arg(long, value_name = "LIST")]
+    sigmask: Option<SignalSet>,
+    /// Signals the program starts with ignored (SIG_IGN; nohup(1) does this for HUP).
+    #[arg(long, value_name = "LIST")]
+    sigignore: Option<SignalSet>,
+    /// Signals reset to SIG_DFL even if this process ignores them
+    /// (posix_spawnattr_setsigdefault).
+    #[arg(long, value_name = "LIST")]
+    sigdefault: Option<SignalSet>,
+    /// Reset every signal this process ignores to SIG_DFL too (default: ignored signals stay
+    /// ignored, as nohup(1) expects, except SIGPIPE, which is always reset).
+    #[arg(long)]
+    reset_ignored_signals: bool,
+    /// Set no_new_privs before exec (setpriv --no-new-privs).
+    #[arg(long)]
+    no_new_privs: bool,
+    /// Child fd N gets this process's fd M; swaps and cycles are handled (Go: Files;
+    /// command-fds). Repeatable.
+    #[arg(long = "fd", value_name = "N=M", value_parser = parse_fd_pair)]
+    fd: Vec<(i32, i32)>,
+    /// Close child fd N even if inherited (Go: Files[N] = -1). Repeatable.
+    #[arg(long = "close-fd", value_name = "N")]
+    close_fd: Vec<i32>,
+    /// Absolute nice value -20..19: setpriority (nice(1) -n; renice).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    nice: Option<i32>,
+    /// Scheduling policy other|batch|idle|fifo|rr with optional priority (chrt(1)).
+    #[arg(long, value_name = "POLICY[:PRIO]")]
+    sched: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Groups(Vec<u32>);
+
+fn parse_groups(s: &str) -> Result<Groups, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<u32>()
+                .map_err(|_| format!("{p:?} is not a group id"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Groups)
+}
+
+fn parse_octal(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .map_err(|_| format!("{s:?} is not an octal number"))
+}
+
+fn parse_fd_pair(s: &str) -> Result<(i32, i32), String> {
+    let (n, m) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected N=M"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|&n| n >= 0)
+            .ok_or_else(|| format!("{s:?}: {v:?} is not an fd number"))
+    };
+    Ok((parse(n)?, parse(m)?))
+}
+
+impl AttrArgs {
+    /// Applies the flags to `cmd`. Combinations are checked by the library at spawn.
+    pub fn apply(&self, cmd: &mut forkexec::Command) -> Result<(), String> {
+        let ctty = self.ctty.unwrap_or(0);
+        if self.setsid {
+            cmd.setsid(true);
+        }
+        if self.setpgid {
+            cmd.process_group(0);
+        }
+        if let Some(g) = self.pgid {
+            cmd.process_group(g);
+        }
+        if self.foreground {
+            cmd.foreground(ctty);
+        }
+        if self.setctty {
+            cmd.setctty(ctty);
+        }
+        if self.ctty.is_some() && !self.foreground && !self.setctty {
+            return Err("--ctty needs --foreground or --setctty".into());
+        }
+        if self.noctty {
+            cmd.noctty(true);
+        }
+        if let Some(d) = &self.chroot {
+            cmd.chroot(d);
+        }
+        if let Some(u) = self.uid {
+            cmd.uid(u);
+        }
+        if let Some(g) = self.gid {
+            cmd.gid(g);
+        }
+        if let Some(Groups(g)) = &self.groups {
+            cmd.groups(g);
+        }
+        if self.no_setgroups {
+            cmd.no_setgroups(true);
+        }
+        if let Some(s) = self.pdeathsig {
+            cmd.pdeathsig(s);
+        }
+        if let Some(ns) = self.clone_ns {
+            cmd.clone_namespaces(ns);
+        }
+        if let Some(ns) = self.unshare {
+            cmd.unshare_namespaces(ns);
+        }
+        for m in &self.uid_map {
+            cmd.uid_map(*m);
+        }
+        for m in &self.gid_map {
+            cmd.gid_map(*m);
+        }
+        if let Some(s) = &self.setgroups {
+            cmd.userns_setgroups(s == "allow");
+        }
+        if let Some(list) = &self.ambient_caps {
+            let caps = parse_capabilities(list).map_err(|e| format!("--ambient-caps: {e}"))?;
+            cmd.ambient_capabilities(caps);
+        }
+        if let Some(p) = &self.cgroup {
+            cmd.cgroup(p);
+        }
+        if self.ptrace {
+            cmd.ptrace(true);
+        }
+        for spec in &self.rlimit {
+            let (res, soft, hard) = parse_rlimit(spec).map_err(|e| format!("--rlimit: {e}"))?;
+            cmd.rlimit(res, soft, hard);
+        }
+        if let Some(m) = self.umask {
+            cmd.umask(m);
+        }
+        if let Some(s) = self.sigmask {
+            cmd.signal_mask(s);
+        }
+        if let Some(s) = self.sigignore {
+            cmd.ignore_signals(s);
+        }
+        if let Some(s) = self.sigdefault {
+            cmd.default_signals(s);
+        }
+        if self.reset_ignored_signals {
+            cmd.reset_ignored_signals(true);
+        }
+        if self.no_new_privs {
+            cmd.no_new_privs(true);
+        }
+        for &(child, parent) in &self.fd {
+            let fd = forkexec::sys::inherited::dup_inherited(parent)
+                .map_err(|e| format!("--fd {child}={parent}: fd {parent} is not open: {e}"))?;
+            cmd.fd(child, fd);
+        }
+        for &n in &self.close_fd {
+            cmd.close_fd(n);
+        }
+        if let Some(n) = self.nice {
+            cmd.nice(n);
+        }
+        if let Some(spec) = &self.sched {
+            let (policy, prio) = match spec.split_once(':') {
+                Some((p, n)) => (
+                    p,
+                    n.parse::<i32>()
+                        .map_err(|_| format!("--sched {spec:?}: bad priority"))?,
+                ),
+                None => (spec.as_str(), 0),
+            };
+            let policy: forkexec::attr::SchedPolicy =
+                policy.parse().map_err(|e| format!("--sched: {e}"))?;
+            cmd.scheduler(policy, prio);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! `forkexec run` attribute flags end to end: the failure message of a failing step, the
+//! terminal flags that need a session of their own (--foreground, --noctty), --fd, --help.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_forkexec");
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_failing_setgid_in_a_non_root_child_reports_step_and_errno() {
+    if !is_root() {
+        println!("SKIP: becoming uid 65534 first needs root");
+        return;
+    }
+    // The outer forkexec becomes nobody; the inner one (as nobody) asks for gid 4242.
+    let out = Command::new(BIN)
+        .args(["run", "--uid", "65534", "--gid", "65534", "--", BIN])
+        .args(["run", "--gid", "4242", "--", "id"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stderr),
+        "forkexec: failed to setgid(4242) for \"id\": Operation not permitted (EPERM)\n"
+    );
+    assert_eq!(out.status.code(), Some(126));
+    assert_eq!(out.stdout, b"");
+}
+
+fn pty_slave() -> (std::os::fd::OwnedFd, std::fs::File) {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(std::ffi::OsStr::from_bytes(name.as_bytes()))
+        .unwrap();
+    (master, slave)
+}
+
+/// Runs `forkexec run --setsid --setctty -- forkexec run INNER... -- cat /proc/self/stat`
+/// with a pty on stdin: the inner forkexec leads a session whose terminal is the pty.
+fn in_a_terminal_session(inner: &[&str]) -> (Output, Vec<i64>) {
+    let (_master, slave) = pty_slave();
+    let out = Command::new(BIN)
+        .args(["run", "--setsid", "--setctty", "--", BIN, "run"])
+        .args(inner)
+        .args(["--", "cat", "/proc/self/stat"])
+        .stdin(Stdio::from(slave))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stat = text(&out.stdout);
+    assert!(out.status.success(), "{stat} {}", text(&out.stderr));
+    let pid: i64 = stat.split_whitespace().next().unwrap().parse().unwrap();
+    let rest: Vec<i64> = stat[stat.rfind(')').unwrap() + 4..]
+        .split_whitespace()
+        .take(5)
+        .map(|f| f.parse().unwrap())
+        .collect();
+    // [pid, ppid, pgrp, session, tty_nr, tpgid]
+    let mut fields = vec![pid];
+    fields.extend_from_slice(&rest[..5]);
+    (out, fields)
+}
+
+#[test]
+fn foreground_makes_the_childs_group_the_terminals_foreground_group() {
+    let (_, f) = in_a_terminal_session(&["--foreground"]);
+    let (pid, pgrp, tty, tpgid) = (f[0], f[2], f[4], f[5]);
+    assert_eq!(pgrp, pid, "--foreground implies a new group");
+    assert_ne!(tty, 0, "the child has the terminal");
+    assert_eq!(tpgid, pid, "its group is in the foreground");
+    // Without --foreground the child stays in the (foreground) group of the inner forkexec.
+    let (_, f) = in_a_terminal_session(&[]);
+    assert_eq!(f[2], f[1], "pgrp is the inner forkexec's");
+    assert_eq!(
+        f[5], f[1],
+        "the inner forkexec's group is in the foreground"
+    );
+}
+
+#[test]
+fn noctty_detaches_the_child_from_the_terminal() {
+    let (_, f) = in_a_terminal_session(&["--noctty"]);
+    assert_eq!(f[4], 0, "tty_nr after TIOCNOTTY");
+    let (_, f) = in_a_terminal_session(&[]);
+    assert_ne!(f[4], 0, "tty_nr without --noctty");
+}
+
+#[test]
+fn fd_maps_an_inherited_fd() {
+    let dir = std::env::temp_dir().join(format!("forkexec-fd-{}", std::process::id()));
+    std::fs::write(&dir, "mapped").unwrap();
+    let script = format!(
+        "exec 5<'{}'; exec '{BIN}' run --fd 7=5 -- cat /proc/self/fd/7",
+        dir.display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let _ = std::fs::remove_file(&dir);
+    assert_eq!(text(&out.stdout), "mapped", "{}", text(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["run", "--fd", "7=99", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("fd 99 is not open"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn unknown_names_are_rejected_before_running() {
+    for (args, needle) in [
+        (["--clone-ns", "user,bogus"], "unknown namespace \"bogus\""),
+        (["--pdeathsig", "SIGFOO"], "unknown signal \"SIGFOO\""),
+        (["--sigmask", "TERM,NOPE"], "unknown signal \"NOPE\""),
+        (
+            ["--rlimit", "nofiles=1"],
+            "unknown resource limit \"nofiles\"",
+        ),
+        (["--ambient-caps", "fly"], "unknown capability \"fly\""),
+    ] {
+        let out = Command::new(BIN)
+            .arg("run")
+            .args(args)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains(needle), "{}", text(&out.stderr));
+    }
+    // A contradiction the library refuses: exit status and message, no child.
+    let out = Command::new(BIN)
+        .args(["run", "--setsid", "--setpgid", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("invalid session attributes"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = Command::new(BIN).arg("run").args(args).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn attribute_flags_change_the_child() {
+    let out = run_ok(&[
+        "--rlimit",
+        "nofile=50:60",
+        "--umask",
+        "027",
+        "--",
+        "sh",
+        "-c",
+        "ulimit -Sn; ulimit -Hn; umask",
+    ]);
+    assert_eq!(out, "50\n60\n0027\n");
+    // grep exec'd directly: a shell would clear its own mask. --reset-ignored-signals: what
+    // this test process inherited as ignored must not show up.
+    let out = run_ok(&[
+        "--reset-ignored-signals",
+        "--sigmask",
+        "USR1",
+        "--sigignore",
+        "HUP",
+        "--",
+        "grep",
+        "-E",
+        "^Sig(Blk|Ign)",
+        "/proc/self/status",
+    ]);
+    assert_eq!(
+        out,
+        "SigBlk:\t0000000000000200\nSigIgn:\t0000000000000001\n"
+    );
+    let out = run_ok(&["--setsid", "--", "cat", "/proc/self/stat"]);
+    let pid = out.split_whitespace().next().unwrap();
+    let fields: Vec<&str> = out[out.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    assert_eq!(fields[3], pid, "session id = pid after --setsid");
+}
+
+#[test]
+fn help_names_the_go_and_util_linux_equivalents() {
+    let out = Command::new(BIN).args(["run", "--help"]).output().unwrap();
+    let help = text(&out.stdout);
+    for needle in [
+        "--setsid",
+        "Go: Setsid; setsid(1)",
+        "--setpgid",
+        "--pgid <N>",
+        "--foreground",
+        "--ctty <FD>",
+        "--setctty",
+        "--noctty",
+        "--chroot <DIR>",
+        "chroot(8)",
+        "--uid <N>",
+        "Go: Credential.Uid; setpriv --reuid",
+        "--gid <N>",
+        "--groups <A,B>",
+        "--no-setgroups",
+        "--pdeathsig <SIG>",
+        "--clone-ns <LIST>",
+        "--unshare <LIST>",
+        "unshare(1)",
+        "--uid-map <C:H:N>",
+        "--gid-map <C:H:N>",
+        "--setgroups <allow|deny>",
+        "--ambient-caps <LIST>",
+        "--cgroup <PATH>",
+        "--ptrace",
+        "--rlimit <NAME=SOFT[:HARD]>",
+        "prlimit(1)",
+        "--umask <OCTAL>",
+        "--sigmask <LIST>",
+        "--sigignore <LIST>",
+        "--no-new-privs",
+        "--fd <N=M>",
+        "--nice <N>",
+        "--sched <POLICY[:PRIO]>",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}

@@ -1,0 +1,224 @@
+//! Namespaces: new ones at clone (CLONE_NEW*), or by unshare in the child, and the uid/gid maps
+//! of a new user namespace, which the parent writes while the child waits.
+//!
+//! With a user namespace and maps, the spawn does not use CLONE_VFORK (the parent must run
+//! while the child waits) but still CLONE_VM on a private stack: the parent's page tables are
+//! never copied. Go drops to a full fork in that case.
+
+use super::{convert, NameError};
+use std::fmt;
+use std::ops::BitOr;
+use std::str::FromStr;
+
+/// CLONE_NEWTIME (libc lacks it on some targets).
+pub const CLONE_NEWTIME: i32 = 0x80;
+
+/// A set of namespace kinds, parsed from `user,mount,pid,net,uts,ipc,cgroup,time`
+/// (`mnt` and `ns` are accepted for mount, as unshare(1) and nsenter(1) spell it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Namespaces(i32);
+
+const NAMES: [(i32, &str); 8] = [
+    (libc::CLONE_NEWUSER, "user"),
+    (libc::CLONE_NEWNS, "mount"),
+    (libc::CLONE_NEWPID, "pid"),
+    (libc::CLONE_NEWNET, "net"),
+    (libc::CLONE_NEWUTS, "uts"),
+    (libc::CLONE_NEWIPC, "ipc"),
+    (libc::CLONE_NEWCGROUP, "cgroup"),
+    (CLONE_NEWTIME, "time"),
+];
+
+impl Namespaces {
+    pub const NONE: Namespaces = Namespaces(0);
+    pub const USER: Namespaces = Namespaces(libc::CLONE_NEWUSER);
+    pub const MOUNT: Namespaces = Namespaces(libc::CLONE_NEWNS);
+    pub const PID: Namespaces = Namespaces(libc::CLONE_NEWPID);
+    pub const NET: Namespaces = Namespaces(libc::CLONE_NEWNET);
+    pub const UTS: Namespaces = Namespaces(libc::CLONE_NEWUTS);
+    pub const IPC: Namespaces = Namespaces(libc::CLONE_NEWIPC);
+    pub const CGROUP: Namespaces = Namespaces(libc::CLONE_NEWCGROUP);
+    pub const TIME: Namespaces = Namespaces(CLONE_NEWTIME);
+
+    /// Every CLONE_NEW* bit this type knows.
+    pub fn all_bits() -> i32 {
+        NAMES.iter().fold(0, |acc, (f, _)| acc | f)
+    }
+
+    /// From CLONE_NEW* flags; bits that are not namespace flags are dropped.
+    pub fn from_bits(flags: i32) -> Namespaces {
+        Namespaces(flags & Self::all_bits())
+    }
+
+    /// The CLONE_NEW* flags.
+    pub fn bits(self) -> i32 {
+        self.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn contains(self, other: Namespaces) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for Namespaces {
+    type Output = Namespaces;
+    fn bitor(self, rhs: Namespaces) -> Namespaces {
+        Namespaces(self.0 | rhs.0)
+    }
+}
+
+impl fmt::Display for Namespaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = NAMES
+            .iter()
+            .filter(|(b, _)| self.0 & b != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+impl FromStr for Namespaces {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let mut set = 0;
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let lower = part.to_ascii_lowercase();
+            let name = match lower.as_str() {
+                "mnt" | "ns" => "mount",
+                other => other,
+            };
+            let bit = NAMES
+                .iter()
+                .find(|(_, n)| *n == name)
+                .map(|(b, _)| *b)
+                .ok_or_else(|| {
+                    NameError::new(
+                        "namespace",
+                        part,
+                        "expected user, mount, pid, net, uts, ipc, cgroup or time",
+                    )
+                })?;
+            set |= bit;
+        }
+        Ok(Namespaces(set))
+    }
+}
+
+impl TryFrom<&str> for Namespaces {
+    type Error = NameError;
+    fn try_from(s: &str) -> Result<Self, NameError> {
+        s.parse()
+    }
+}
+
+/// One line of a uid_map or gid_map: ids `inside..inside+count` in the new namespace are
+/// `outside..outside+count` outside. Parsed from `C:H:N` (container, host, count) as in
+/// unshare(1)'s --map-users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdMap {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+impl From<(u32, u32, u32)> for IdMap {
+    fn from((inside, outside, count): (u32, u32, u32)) -> Self {
+        IdMap {
+            inside,
+            outside,
+            count,
+        }
+    }
+}
+
+impl FromStr for IdMap {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let err = || NameError::new("id map", s, "expected INSIDE:OUTSIDE:COUNT, e.g. 0:1000:1");
+        let mut it = s.split(':').map(|p| p.trim().parse::<u32>());
+        match (it.next(), it.next(), it.next(), it.next()) {
+            (Some(Ok(inside)), Some(Ok(outside)), Some(Ok(count)), None) => Ok(IdMap {
+                inside,
+                outside,
+                count,
+            }),
+            _ => Err(err()),
+        }
+    }
+}
+
+impl TryFrom<&str> for IdMap {
+    type Error = NameError;
+    fn try_from(s: &str) -> Result<Self, NameError> {
+        s.parse()
+    }
+}
+
+impl crate::Command {
+    /// New namespaces for the child, made by the clone itself (Go: Cloneflags; unshare(1)'s
+    /// `--fork` view). Accepts [`Namespaces`] or a list like `"user,pid,mount"`. A new mount
+    /// namespace gets / remounted recursively private so mounts do not propagate back.
+    pub fn clone_namespaces<N>(&mut self, ns: N) -> &mut Self
+    where
+        N: TryInto<Namespaces>,
+        N::Error: fmt::Display,
+    {
+        if let Some(ns) = convert::<Namespaces, _>(self, "namespaces to clone", ns) {
+            self.attrs.clone_ns |= ns.bits();
+        }
+        self
+    }
+
+    /// Namespaces the child leaves with unshare(2) before chroot and credentials (Go:
+    /// Unshareflags; unshare(1)). A new pid namespace this way holds the program's children,
+    /// not the program itself (see /proc/self/ns/pid_for_children).
+    pub fn unshare_namespaces<N>(&mut self, ns: N) -> &mut Self
+    where
+        N: TryInto<Namespaces>,
+        N::Error: fmt::Display,
+    {
+        if let Some(ns) = convert::<Namespaces, _>(self, "namespaces to unshare", ns) {
+            self.attrs.unshare_ns |= ns.bits();
+        }
+        self
+    }
+
+    /// Adds a uid_map line for the new user namespace (Go: UidMappings; unshare
+    /// --map-users). Needs `clone_namespaces("user")`. Accepts `(inside, outside, count)` or
+    /// `"0:1000:1"`.
+    pub fn uid_map<M>(&mut self, map: M) -> &mut Self
+    where
+        M: TryInto<IdMap>,
+        M::Error: fmt::Display,
+    {
+        if let Some(m) = convert::<IdMap, _>(self, "uid map", map) {
+            self.attrs.uid_map.push(m);
+        }
+        self
+    }
+
+    /// Adds a gid_map line (Go: GidMappings; unshare --map-groups). See [`uid_map`](Self::uid_map).
+    pub fn gid_map<M>(&mut self, map: M) -> &mut Self
+    where
+        M: TryInto<IdMap>,
+        M::Error: fmt::Display,
+    {
+        if let Some(m) = convert::<IdMap, _>(self, "gid map", map) {
+            self.attrs.gid_map.push(m);
+        }
+        self
+    }
+
+    /// What the parent writes to /proc/PID/setgroups before the gid map: `true` = "allow",
+    /// `false` = "deny" (Go: GidMappingsEnableSetgroups; unshare --setgroups). Default: "deny"
+    /// when a gid map is written, which is what an unprivileged parent needs.
+    pub fn userns_setgroups(&mut self, allow: bool) -> &mut Self {
+        self.attrs.setgroups_allow = Some(allow);
+        self
+    }
+}
