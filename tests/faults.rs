@@ -726,7 +726,74 @@ fn closed_stdio_cases(progs: &support::Programs, report: &dyn Fn(&str)) {
         (err.step_name(), err.raw_os_error()),
         ("chdir", Some(libc::ENOENT))
     );
-    report("all cases passed\n");
+    report("vfork path: all cases passed\n");
+
+    // 9. The release path (a new user namespace whose maps the parent writes while the child
+    //    waits) has two internal pipes of its own, created here at the free numbers 0-2.
+    if !support::is_root() {
+        report("SKIP: the release-path cases map uid 0 into a user namespace: need root\n");
+        return;
+    }
+    let userns = |cmd: &mut Command| {
+        cmd.clone_namespaces("user")
+            .uid_map((0, 0, 1))
+            .gid_map((0, 0, 1));
+    };
+    let mut cmd = Command::new(&progs.stop_probe);
+    userns(&mut cmd);
+    let (c, fds) = stopped_probe_fds(&mut cmd);
+    assert!(fds.is_empty(), "release path, inherit: child has {fds:?}");
+    finish_probe(c, 1);
+    let mut cmd = Command::new(&progs.stop_probe);
+    userns(&mut cmd);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let (c, fds) = stopped_probe_fds(&mut cmd);
+    assert_eq!(keys(&fds), BTreeSet::from([1, 2]), "release path: {fds:?}");
+    assert_eq!(fds[&1], pipe_id(c.stdout.as_ref().unwrap()));
+    assert_eq!(fds[&2], pipe_id(c.stderr.as_ref().unwrap()));
+    finish_probe(c, 1);
+    let mut cmd = Command::new("sh");
+    userns(&mut cmd);
+    let out = cmd
+        .args(["-c", "echo out; echo err >&2; ls /proc/$$/fd"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n0\n1\n2\n");
+    assert_eq!(out.stderr, b"err\n");
+    let mut cmd = Command::new(&progs.missing);
+    userns(&mut cmd);
+    let err = cmd.stdout(Stdio::piped()).spawn().unwrap_err();
+    assert_eq!(
+        (err.step_name(), err.raw_os_error()),
+        ("exec", Some(libc::ENOENT))
+    );
+
+    // 10. Its status pipe (EOF = the child exec'd) is created at fds 2 and 3 here: its write
+    //     end sits exactly on mapped child fd 3. If the map clobbered it, the parent would see
+    //     EOF before the exec and report success for a program that does not exist.
+    let at_high = |path: &PathBuf| {
+        let f = std::fs::File::open(path).unwrap();
+        // SAFETY: duplicating our own fd to a free high number; owned right below.
+        let fd = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 20) };
+        assert!(fd >= 20);
+        // SAFETY: a fresh fd nobody else owns.
+        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+    };
+    let mut cmd = Command::new(&progs.missing);
+    userns(&mut cmd);
+    let err = cmd.fd(3, at_high(&a)).spawn().unwrap_err();
+    assert_eq!(
+        (err.step_name(), err.raw_os_error()),
+        ("exec", Some(libc::ENOENT)),
+        "status pipe on a mapped fd: {err}"
+    );
+    let mut cmd = Command::new(&progs.stop_probe);
+    userns(&mut cmd);
+    let (c, fds) = stopped_probe_fds(cmd.fd(3, at_high(&a)));
+    assert_eq!(keys(&fds), BTreeSet::from([3]), "{fds:?}");
+    assert_eq!(fds[&3], a);
+    finish_probe(c, 1);
+    report("release path: all cases passed\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -909,4 +976,161 @@ fn a_recycled_pid_is_never_signalled_through_an_old_child() {
             assert_eq!(st.signal(), Some(libc::SIGKILL), "{st:?}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// pdeathsig and a parent that dies while spawning
+// ---------------------------------------------------------------------------------------------
+
+const VICTIM: &str = "pdeathsig-victim";
+const VICTIM_TEST: &str = "pdeathsig_child_never_outlives_a_parent_that_dies_mid_spawn";
+
+/// A parent that dies at any moment of a spawn with pdeathsig(SIGKILL) set (before the clone,
+/// between clone and the child's prctl, during its exec, after it) never leaves the child
+/// running. The test process's helper is a child subreaper, so orphaned grandchildren come to
+/// it and are examined: each must be dead of SIGKILL within a bound.
+///
+/// Breaks on: checking "is my parent still there" before the prctl instead of after (the
+/// parent dying in between leaves the child with nobody to signal it), no check at all (the
+/// kernel only signals on a death after the prctl), comparing getppid() against the wrong
+/// pid (a thread id, or the subreaper's).
+#[test]
+fn pdeathsig_child_never_outlives_a_parent_that_dies_mid_spawn() {
+    const NAME: &str = "pdeathsig-reaper";
+    if support::helper_mode(VICTIM) {
+        pdeathsig_victim();
+    }
+    if support::helper_mode(NAME) {
+        pdeathsig_reaper();
+        return;
+    }
+    if !support::is_x86_64() {
+        support::skip("the tiny test programs are x86_64 code");
+        return;
+    }
+    let run = run_helper(VICTIM_TEST, NAME, &[], Duration::from_secs(120));
+    println!("{}", run.stdout);
+    assert!(
+        run.success && run.stdout.contains("PDEATHSIG-OK"),
+        "helper failed ({:?}):\n{}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// Spawns a long-lived grandchild (sleep 60) with pdeathsig(SIGKILL) and a big environment (a slow exec)
+/// while another thread ends this whole process after FORKEXEC_VICTIM_DELAY_US.
+fn pdeathsig_victim() -> ! {
+    let delay: u64 = std::env::var("FORKEXEC_VICTIM_DELAY_US")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let big = "p".repeat(30_000);
+    // sleep: it lives on by itself (a program reading a pipe from us would see EOF when we
+    // die and could exit normally before the signal arrives).
+    let mut cmd = Command::new("sleep");
+    cmd.arg("60")
+        .env_clear()
+        .envs((0..40).map(|k| (format!("BIG{k}"), big.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .pdeathsig(libc::SIGKILL);
+    std::thread::spawn(move || {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_micros(delay) {
+            std::hint::spin_loop();
+        }
+        // SAFETY: ends this helper process at once (exit_group), as a crash would.
+        unsafe { libc::_exit(0) }
+    });
+    let child = cmd.spawn();
+    std::thread::sleep(Duration::from_secs(30));
+    drop(child);
+    // SAFETY: as above; not reached unless the killer thread never ran.
+    unsafe { libc::_exit(1) }
+}
+
+fn pdeathsig_reaper() {
+    let _dog = Watchdog::arm("the pdeathsig reaper", Duration::from_secs(100));
+    programs(); // write the programs before the victims exec them
+                // SAFETY: prctl on this process: orphaned descendants are reparented to us.
+    assert_eq!(
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
+        0
+    );
+    let exe = std::env::current_exe().unwrap();
+    let (mut no_child, mut killed_pre_exec, mut killed_after_exec) = (0, 0, 0);
+    let mut rng = support::Rng::new(std::process::id() as u64);
+    for round in 0..60 {
+        let delay = rng.range(0, 4000);
+        let victim = std::process::Command::new(&exe)
+            .args([VICTIM_TEST, "--exact", "--test-threads=1"])
+            .env(support::HELPER_ENV, VICTIM)
+            .env("FORKEXEC_VICTIM_DELAY_US", delay.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let victim_pid = victim.id();
+        let mut victim = victim;
+        victim.wait().unwrap();
+        // Orphans of the victim are now ours. Each must die of SIGKILL, soon.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut orphans = 0;
+        loop {
+            let left: Vec<_> = support::children_of_self()
+                .into_iter()
+                .filter(|c| c.pid != victim_pid)
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            for c in &left {
+                if c.state != 'Z' {
+                    continue;
+                }
+                let mut st = 0;
+                // SAFETY: reaping a zombie child of ours by its pid.
+                let r = unsafe { libc::waitpid(c.pid as i32, &mut st, libc::WNOHANG) };
+                if r == c.pid as i32 {
+                    orphans += 1;
+                    assert!(
+                        libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL,
+                        "round {round}: orphan {} {:?} ended with status {st:#x}, not SIGKILL",
+                        c.pid,
+                        c.comm
+                    );
+                    if c.comm == "sleep" {
+                        killed_after_exec += 1;
+                    } else {
+                        killed_pre_exec += 1;
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                for c in &left {
+                    // SAFETY: killing our own (reparented) descendant before failing.
+                    unsafe { libc::kill(c.pid as i32, libc::SIGKILL) };
+                }
+                panic!(
+                    "round {round} (victim died after {delay} us): orphans outlived it: {left:?}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if orphans == 0 {
+            no_child += 1;
+        }
+    }
+    println!(
+        "60 victims died mid-spawn: {no_child} before the clone, {killed_pre_exec} orphans \
+         killed before their exec, {killed_after_exec} after it; none survived"
+    );
+    assert!(
+        killed_pre_exec + killed_after_exec > 0,
+        "no victim got as far as the clone: the test tested nothing"
+    );
+    println!("PDEATHSIG-OK");
 }
