@@ -317,7 +317,7 @@ impl Command {
 
     /// Spawns the child and returns its handle once it has exec'd.
     pub fn spawn(&mut self) -> Result<Child> {
-        self.spawn_with_stdio_default(Stdio::Inherit)
+        self.spawn_with_stdio_defaults([StdioDefault::Inherit; 3])
     }
 
     /// Spawns, waits and returns the exit status (stdio inherited unless set).
@@ -336,14 +336,14 @@ impl Command {
 
     /// Spawns with stdout and stderr piped (stdin null unless set), collects both, waits.
     pub fn output(&mut self) -> Result<std::process::Output> {
-        let program = self.program_display();
-        if self.stdin.is_none() {
-            self.stdin = Some(Stdio::Null);
-        }
-        let child = self.spawn_with_stdio_default(Stdio::Piped)?;
+        let child = self.spawn_with_stdio_defaults([
+            StdioDefault::Null,
+            StdioDefault::Piped,
+            StdioDefault::Piped,
+        ])?;
         child.wait_with_output().map_err(|e| {
             Error::step(
-                &program,
+                &self.program_display(),
                 ErrorKind::Parent,
                 "wait",
                 "collect output",
@@ -447,7 +447,13 @@ impl Command {
         Envp::Explicit(envp)
     }
 
-    pub(crate) fn spawn_with_stdio_default(&mut self, default: Stdio) -> Result<Child> {
+    /// Spawns; `defaults` say what fds 0, 1 and 2 are where the Command does not set them
+    /// (`output` pipes stdout and stderr). Fds the Command holds (`Stdio::Fd`, the fd map) are
+    /// lent to the child, not consumed: the Command can spawn again, as std's can.
+    pub(crate) fn spawn_with_stdio_defaults(
+        &mut self,
+        defaults: [StdioDefault; 3],
+    ) -> Result<Child> {
         if let Some((what, why)) = &self.invalid {
             return Err(Error::invalid(
                 &self.program_display(),
@@ -474,47 +480,53 @@ impl Command {
             )
         }
         let mut parent_ends: [Option<OwnedFd>; 3] = [None, None, None];
-        for (target, slot) in [
-            (0, self.stdin.take()),
-            (1, self.stdout.take()),
-            (2, self.stderr.take()),
-        ] {
-            let s = slot.unwrap_or(match default {
-                Stdio::Piped if target != 0 => Stdio::Piped,
-                Stdio::Null => Stdio::Null,
-                _ => Stdio::Inherit,
-            });
-            match s {
-                Stdio::Inherit => {}
-                Stdio::Null => {
+        for (target, default) in defaults.into_iter().enumerate() {
+            let target = target as RawFd;
+            let set = match target {
+                0 => &self.stdin,
+                1 => &self.stdout,
+                _ => &self.stderr,
+            };
+            let kind = match set {
+                None => default,
+                Some(Stdio::Inherit) => StdioDefault::Inherit,
+                Some(Stdio::Null) => StdioDefault::Null,
+                Some(Stdio::Piped) => StdioDefault::Piped,
+                Some(Stdio::Fd(fd)) => {
+                    fds.lend(target, fd.as_raw_fd());
+                    continue;
+                }
+            };
+            match kind {
+                StdioDefault::Inherit => {}
+                StdioDefault::Null => {
                     let null = std::fs::OpenOptions::new()
                         .read(true)
                         .write(true)
                         .open("/dev/null")
                         .map_err(|e| parent_err(&self.program, "open", "open /dev/null", e))?;
-                    fds.push(target, Some(OwnedFd::from(null)));
+                    fds.give(target, OwnedFd::from(null));
                 }
-                Stdio::Piped => {
+                StdioDefault::Piped => {
                     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
                         .map_err(|e| {
                             parent_err(&self.program, "pipe", "create a pipe", e.into())
                         })?;
                     let (mine, theirs) = if target == 0 { (w, r) } else { (r, w) };
                     parent_ends[target as usize] = Some(mine);
-                    fds.push(target, Some(theirs));
+                    fds.give(target, theirs);
                 }
-                Stdio::Fd(fd) => fds.push(target, Some(fd)),
             }
         }
-        for (target, fd) in self.fd_map.drain(..) {
-            if fds.actions.iter().any(|a| a.target == target) {
+        for (target, fd) in &self.fd_map {
+            if fds.actions.iter().any(|a| a.target == *target) {
                 return Err(Error::invalid(
                     &self.program.to_string_lossy(),
                     format!("fd map for child fd {target}"),
                     "that child fd is already set",
                 ));
             }
-            fds.push(target, fd);
+            fds.lend(*target, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
         }
         fds.finish(self.keep_fds);
 
@@ -717,6 +729,14 @@ impl Command {
     }
 }
 
+/// What a standard fd is when the Command does not say.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StdioDefault {
+    Inherit,
+    Null,
+    Piped,
+}
+
 /// The fd map in prepared form.
 #[derive(Default)]
 struct FdPlan {
@@ -728,16 +748,19 @@ struct FdPlan {
 }
 
 impl FdPlan {
-    fn push(&mut self, target: RawFd, fd: Option<OwnedFd>) {
-        let source = fd.as_ref().map_or(-1, |f| f.as_raw_fd());
+    /// Child fd `target` gets `source`, an fd someone else keeps open (-1: close `target`).
+    fn lend(&mut self, target: RawFd, source: RawFd) {
         self.actions.push(FdAction {
             target,
             source,
             needs_move: false,
         });
-        if let Some(fd) = fd {
-            self.owned.push(fd);
-        }
+    }
+
+    /// Child fd `target` gets `fd`, made for this spawn and closed in the parent after it.
+    fn give(&mut self, target: RawFd, fd: OwnedFd) {
+        self.lend(target, fd.as_raw_fd());
+        self.owned.push(fd);
     }
 
     /// Computes which sources must move before the dups, and the fds to close.

@@ -247,3 +247,27 @@ fn failed_exec_leaves_no_zombie() {
         );
     }
 }
+
+#[test]
+fn a_command_spawns_again_with_its_fds() {
+    // The Command lends its fds to each child, as std's does. One that consumed them on the
+    // first spawn would give the second child no fd 9 (readlink fails) and no stdout file.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::write(&input, "x").unwrap();
+    let out_path = dir.path().join("out");
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&out_path)
+        .unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "readlink /proc/$$/fd/9"])
+        .fd(9, std::fs::File::open(&input).unwrap())
+        .stdout(out);
+    for _ in 0..2 {
+        assert!(cmd.status().unwrap().success());
+    }
+    let line = format!("{}\n", input.display());
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), line.repeat(2));
+}

@@ -4,6 +4,7 @@
 //! fork+execve, the C vfork floor, std's fork path via pre_exec) need raw libc calls: that is
 //! the only unsafe code in the CLI, and it lives here.
 
+use super::scenarios::StdSteps;
 use std::ffi::CString;
 use std::os::raw::c_char;
 use std::os::unix::process::CommandExt;
@@ -64,26 +65,20 @@ pub struct Spawner {
 }
 
 impl Spawner {
-    /// A spawner of `target` by `method`, configured by `configure` for forkexec (and, for
-    /// the std methods, `configure_std`).
+    /// A spawner of `program` by `method`, forkexec configured by `configure`, std's fork
+    /// path given `std_steps` to do in its pre_exec closure.
     pub fn new(
         method: Method,
-        target: &std::path::Path,
+        program: &std::path::Path,
         configure: &dyn Fn(&mut forkexec::Command),
-        configure_std: &dyn Fn(&mut std::process::Command),
+        std_steps: &StdSteps,
     ) -> Spawner {
-        let path =
-            CString::new(target.as_os_str().as_encoded_bytes()).expect("target path without NUL");
-        let mut fe = forkexec::Command::new(target);
+        let path = CString::new(program.as_os_str().as_encoded_bytes()).expect("path without NUL");
+        let mut fe = forkexec::Command::new(program);
         configure(&mut fe);
-        let mut std = std::process::Command::new(target);
-        configure_std(&mut std);
+        let mut std = std::process::Command::new(program);
         if method == Method::StdPreExec {
-            // SAFETY: the closure does nothing, so it is trivially async-signal-safe; its only
-            // purpose is to force std onto its fork() path.
-            unsafe {
-                std.pre_exec(|| Ok(()));
-            }
+            add_std_steps(&mut std, std_steps);
         }
         let argv = [path.as_ptr(), std::ptr::null()];
         Spawner {
@@ -192,4 +187,81 @@ pub fn pin_to_cpu(cpu: usize) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Gives std's Command a pre_exec closure doing the scenario's steps with raw libc calls on
+/// data prepared here (std runs it in the forked child, before exec).
+fn add_std_steps(cmd: &mut std::process::Command, steps: &StdSteps) {
+    fn check(rc: libc::c_int) -> std::io::Result<()> {
+        if rc < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+    match steps {
+        StdSteps::Nothing => {
+            // SAFETY: an empty closure is trivially async-signal-safe; it only forces the fork path.
+            unsafe {
+                cmd.pre_exec(|| Ok(()));
+            }
+        }
+        StdSteps::Attrs { root, id, fd } => {
+            let (root, id, fd) = (root.clone(), *id, *fd);
+            // SAFETY: the closure calls only async-signal-safe functions (setsid, setrlimit,
+            // umask, dup2, chroot, chdir, setgroups, setgid, setuid) on data captured before the
+            // fork; it allocates nothing.
+            unsafe {
+                cmd.pre_exec(move || {
+                    check(libc::setsid())?;
+                    let nofile = libc::rlimit {
+                        rlim_cur: 256,
+                        rlim_max: 256,
+                    };
+                    check(libc::setrlimit(libc::RLIMIT_NOFILE, &nofile))?;
+                    let core = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    check(libc::setrlimit(libc::RLIMIT_CORE, &core))?;
+                    libc::umask(0o077);
+                    check(libc::dup2(fd, 3))?;
+                    check(libc::chroot(root.as_ptr()))?;
+                    check(libc::chdir(c"/".as_ptr()))?;
+                    check(libc::setgroups(0, std::ptr::null()))?;
+                    check(libc::setgid(id))?;
+                    check(libc::setuid(id))?;
+                    Ok(())
+                });
+            }
+        }
+        StdSteps::Userns { uid_map, gid_map } => {
+            let (uid_map, gid_map) = (uid_map.clone(), gid_map.clone());
+            // SAFETY: unshare, open, write and close are async-signal-safe; the strings were
+            // prepared before the fork. std cannot put the program itself in a new pid
+            // namespace (that needs a second fork), so this is the nearest equivalent.
+            unsafe {
+                cmd.pre_exec(move || {
+                    check(libc::unshare(
+                        libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID,
+                    ))?;
+                    for (file, text) in [
+                        (c"/proc/self/uid_map", uid_map.as_c_str()),
+                        (c"/proc/self/setgroups", c"deny"),
+                        (c"/proc/self/gid_map", gid_map.as_c_str()),
+                    ] {
+                        let fd = libc::open(file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                        check(fd)?;
+                        let n = text.to_bytes().len();
+                        let w = libc::write(fd, text.as_ptr().cast(), n);
+                        libc::close(fd);
+                        if w != n as isize {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
 }

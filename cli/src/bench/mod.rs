@@ -3,6 +3,7 @@
 //! on this machine, in this run.
 
 mod methods;
+mod scenarios;
 mod tiny_elf;
 
 use clap::Args;
@@ -19,7 +20,8 @@ pub struct BenchArgs {
     /// Methods: forkexec, std, std_pre_exec, posix_spawn, fork_exec, vfork_exec.
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
-    /// Scenarios: plain.
+    /// Scenarios: plain, attrs (setsid, uid/gid/groups, chroot, rlimits, umask, fd map; root),
+    /// userns (new user+pid+mount namespaces with uid/gid maps).
     #[arg(long, default_value = "plain", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// At most this many measured spawns per method and size.
@@ -104,23 +106,6 @@ fn median_us(samples: &mut [Duration]) -> f64 {
     mid.as_secs_f64() * 1e6
 }
 
-/// A benchmark scenario: how forkexec and std are configured for it.
-struct Scenario {
-    forkexec: fn(&mut forkexec::Command),
-    std: fn(&mut std::process::Command),
-}
-
-/// The scenarios by id.
-fn scenario(id: &str) -> Result<Scenario, String> {
-    match id {
-        "plain" => Ok(Scenario {
-            forkexec: |_| {},
-            std: |_| {},
-        }),
-        other => Err(format!("unknown scenario {other:?} (known: plain)")),
-    }
-}
-
 pub fn run(a: BenchArgs) -> i32 {
     match run_inner(a) {
         Ok(()) => 0,
@@ -144,22 +129,36 @@ fn run_inner(a: BenchArgs) -> Result<(), String> {
             .map(|m| Method::from_id(m).ok_or_else(|| format!("unknown method {m:?}")))
             .collect::<Result<_, _>>()?,
     };
-    let _tmp;
-    let target = match &a.target {
-        Some(p) => p.clone(),
-        None => {
-            let dir = tempfile_dir()?;
-            let p = dir.join("exit0");
-            std::fs::write(&p, tiny_elf::exit0_elf()).map_err(|e| format!("write target: {e}"))?;
-            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-                .map_err(|e| format!("chmod target: {e}"))?;
-            _tmp = TempDir(dir);
-            p
-        }
-    };
+    // The target lives in a directory of its own, which is also the attrs scenario's chroot.
+    let dir = tempfile_dir()?;
+    let _tmp = TempDir(dir.clone());
+    let target = dir.join("exit0");
+    match &a.target {
+        Some(p) => std::fs::copy(p, &target).map(|_| ()),
+        None => std::fs::write(&target, tiny_elf::exit0_elf()),
+    }
+    .map_err(|e| format!("write target: {e}"))?;
+    std::fs::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(|e| format!("chmod target: {e}"))?;
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(|e| format!("chmod {}: {e}", dir.display()))?;
+    let scenarios: Vec<scenarios::Scenario> = a
+        .scenarios
+        .iter()
+        .map(|id| scenarios::build(id, &dir))
+        .collect::<Result<_, _>>()?;
     let pinned = !a.no_pin && methods::pin_to_cpu(0).is_ok();
     let budget = Duration::from_secs_f64(a.seconds);
-    let cells = (sizes.len() * a.scenarios.len() * methods.len()) as u64;
+    let cells: usize = scenarios
+        .iter()
+        .map(|sc| {
+            methods
+                .iter()
+                .filter(|&&m| scenarios::applies(&sc.id, m))
+                .count()
+        })
+        .sum();
+    let cells = (cells * sizes.len()) as u64;
     let bar = indicatif::ProgressBar::new(cells);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
@@ -170,28 +169,32 @@ fn run_inner(a: BenchArgs) -> Result<(), String> {
     for &mib in &sizes {
         bar.set_message(format!("touching {mib} MiB"));
         ballast.grow_to(mib);
-        for sc in &a.scenarios {
-            let sc_cfg = scenario(sc)?;
-            let mut spawners: Vec<Spawner> = methods
+        for sc in &scenarios {
+            let active: Vec<Method> = methods
                 .iter()
-                .map(|&m| Spawner::new(m, &target, &sc_cfg.forkexec, &sc_cfg.std))
+                .copied()
+                .filter(|&m| scenarios::applies(&sc.id, m))
                 .collect();
-            // Warm up (page cache, the thread's child stack, lazy binding) and check each works.
+            let mut spawners: Vec<Spawner> = active
+                .iter()
+                .map(|&m| Spawner::new(m, &sc.program, &*sc.forkexec, &sc.std_steps))
+                .collect();
+            // Warm up (page cache, the thread's child stack) and check that each method works.
             for s in spawners.iter_mut() {
                 for _ in 0..5 {
-                    s.spawn_and_wait()?;
+                    s.spawn_and_wait().map_err(|e| format!("{}: {e}", sc.id))?;
                 }
             }
-            let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); methods.len()];
-            let mut spent = vec![Duration::ZERO; methods.len()];
-            let mut done = vec![false; methods.len()];
+            let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); active.len()];
+            let mut spent = vec![Duration::ZERO; active.len()];
+            let mut done = vec![false; active.len()];
             // Round-robin in small batches, so drift on the machine hits every method alike.
             while done.iter().any(|d| !d) {
                 for (i, s) in spawners.iter_mut().enumerate() {
                     if done[i] {
                         continue;
                     }
-                    bar.set_message(format!("{sc} {} MiB {}", mib, methods[i].id()));
+                    bar.set_message(format!("{} {} MiB {}", sc.id, mib, active[i].id()));
                     for _ in 0..25 {
                         let t = Instant::now();
                         s.spawn_and_wait()?;
@@ -206,9 +209,9 @@ fn run_inner(a: BenchArgs) -> Result<(), String> {
                     }
                 }
             }
-            for (i, m) in methods.iter().enumerate() {
+            for (i, m) in active.iter().enumerate() {
                 rows.push(Row {
-                    scenario: sc.clone(),
+                    scenario: sc.id.clone(),
                     method: m.id().to_string(),
                     rss_mib: mib,
                     median_us: median_us(&mut samples[i]),
