@@ -254,13 +254,20 @@ struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
-    /// open_exec: walk, type, noexec, permission, writers.
-    fn open_exec(&self, path: &[u8], what: &str) -> Result<FileFacts, Failure> {
-        // A kernel-internal open of "" (an empty #! name or PT_INTERP "\0\0") walks nowhere and
-        // ends at the cwd; only execve's own argument is refused as empty.
+    /// open_exec: walk, type, noexec, permission, writers. `from_user` is true for the path
+    /// given to execve itself.
+    fn open_exec(&self, path: &[u8], what: &str, from_user: bool) -> Result<FileFacts, Failure> {
+        // execve refuses an empty path (ENOENT) when copying it from user space, but a
+        // kernel-internal open of "" (an empty #! name, PT_INTERP "\0\0") walks nowhere and
+        // ends at the cwd: a directory, so EACCES.
+        let walk: &[u8] = if path.is_empty() && !from_user {
+            b"."
+        } else {
+            path
+        };
         let facts = self
             .fs
-            .lookup(if path.is_empty() { b"." } else { path })
+            .lookup(walk)
             .map_err(|e| fail(e.0, walk_reason(what, path, e.0)))?;
         exec_permission(what, &facts, &self.input.credentials)
             .map_err(|r| fail(libc::EACCES, r))?;
@@ -315,7 +322,7 @@ impl<'a> Evaluator<'a> {
     fn run(&mut self) -> Result<(), Failure> {
         let filename = self.plan.path.clone();
         let shown = show(&filename);
-        let facts = self.open_exec(&filename, &shown)?;
+        let facts = self.open_exec(&filename, &shown, true)?;
 
         // Strings: filename, envp, argv, against the budget (after the open, on Linux 6.x).
         let argc = self.input.argv.len() as u64;
@@ -385,7 +392,7 @@ impl<'a> Evaluator<'a> {
                     quote(&interp),
                     h.name
                 );
-                facts = self.open_exec(&interp, &what)?;
+                facts = self.open_exec(&interp, &what, false)?;
                 name = interp;
                 continue;
             }
@@ -424,7 +431,7 @@ impl<'a> Evaluator<'a> {
                         format: Format::Script(sb),
                     });
                     let next_what = format!("interpreter {} of {what}", quote(&interp));
-                    facts = self.open_exec(&interp, &next_what).map_err(|mut f| {
+                    facts = self.open_exec(&interp, &next_what, false).map_err(|mut f| {
                         if interp.ends_with(b"\r") && f.outcome == Outcome::Fails(Errno(libc::ENOENT)) {
                             f.reason.push_str(" (the #! line ends in a carriage return: the file has Windows line endings; convert it with dos2unix)");
                         } else if interp.is_empty() {
@@ -549,7 +556,7 @@ impl<'a> Evaluator<'a> {
             step.interpreter = Some(path.clone());
             push(&mut self.plan, &step);
             let iwhat = format!("the ELF interpreter {} (PT_INTERP) of {what}", quote(&path));
-            let ifacts = self.open_exec(&path, &iwhat).map_err(|mut f| {
+            let ifacts = self.open_exec(&path, &iwhat, false).map_err(|mut f| {
                 if f.outcome == Outcome::Fails(Errno(libc::ENOENT)) {
                     f.reason.push_str(if path.first() == Some(&b'/') {
                         ": the program was built for a system with another C library or loader (install it, or rebuild the program)"
