@@ -894,3 +894,303 @@ pub fn evaluate_search(
     result.searched = tried;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::binfmt::misc::{MiscHandler, MiscRule};
+    use std::collections::HashMap;
+
+    /// A made-up filesystem: absolute paths only, no symlinks, one inode per file.
+    #[derive(Default)]
+    struct MemFs {
+        files: HashMap<Vec<u8>, (FileFacts, Vec<u8>)>,
+        misc: Vec<MiscHandler>,
+        busy: Vec<u64>,
+    }
+
+    impl MemFs {
+        fn add(&mut self, path: &str, mode: u32, bytes: &[u8]) {
+            let ino = self.files.len() as u64 + 1;
+            let facts = FileFacts {
+                dev: 1,
+                ino,
+                kind: FileKind::Regular,
+                mode,
+                uid: 1000,
+                gid: 1000,
+                size: bytes.len() as u64,
+                noexec: false,
+                nosuid: false,
+            };
+            self.files
+                .insert(path.as_bytes().to_vec(), (facts, bytes.to_vec()));
+        }
+    }
+
+    impl FileSystem for MemFs {
+        fn lookup(&self, path: &[u8]) -> Result<FileFacts, Errno> {
+            if path.is_empty() {
+                return Err(Errno(libc::ENOENT));
+            }
+            if path == b"." || path == b"/" {
+                return Ok(FileFacts {
+                    dev: 1,
+                    ino: 0,
+                    kind: FileKind::Directory,
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                    size: 0,
+                    noexec: false,
+                    nosuid: false,
+                });
+            }
+            self.files
+                .get(path)
+                .map(|(f, _)| f.clone())
+                .ok_or(Errno(libc::ENOENT))
+        }
+
+        fn read_at(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
+            let (_, b) = self.files.get(path).ok_or(Errno(libc::ENOENT))?;
+            let start = (offset.min(b.len() as u64)) as usize;
+            let end = start.saturating_add(len).min(b.len());
+            Ok(b[start..end].to_vec())
+        }
+
+        fn open_for_writing(&self, _dev: u64, ino: u64) -> bool {
+            self.busy.contains(&ino)
+        }
+
+        fn binfmt_misc(&self) -> Vec<MiscHandler> {
+            self.misc.clone()
+        }
+
+        fn mmap_min_addr(&self) -> u64 {
+            65536
+        }
+    }
+
+    /// A static x86-64 ELF header + one PT_LOAD, enough to pass every check.
+    fn tiny_elf(machine: u16) -> Vec<u8> {
+        let mut b = vec![0u8; 120];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[16] = 2; // ET_EXEC
+        b[18..20].copy_from_slice(&machine.to_le_bytes());
+        b[24..32].copy_from_slice(&0x400078u64.to_le_bytes());
+        b[32..40].copy_from_slice(&64u64.to_le_bytes());
+        b[54] = 56;
+        b[56] = 1;
+        b[64] = 1; // PT_LOAD
+        b[64 + 16..64 + 24].copy_from_slice(&0x400000u64.to_le_bytes());
+        b[64 + 32..64 + 40].copy_from_slice(&120u64.to_le_bytes());
+        b[64 + 40..64 + 48].copy_from_slice(&120u64.to_le_bytes());
+        b
+    }
+
+    fn input(program: &str, args: &[&str], uid: u32) -> ExecInput {
+        ExecInput {
+            program: program.as_bytes().to_vec(),
+            argv: std::iter::once(program)
+                .chain(args.iter().copied())
+                .map(|s| s.as_bytes().to_vec())
+                .collect(),
+            envp: vec![b"A=1".to_vec()],
+            cwd: "/".into(),
+            credentials: Credentials {
+                uid,
+                euid: uid,
+                gid: uid,
+                egid: uid,
+                groups: Vec::new(),
+            },
+            stack_rlimit: Some(8 << 20),
+        }
+    }
+
+    fn qemu(flags: &str) -> MiscHandler {
+        let mut magic = b"\x7fELF".to_vec();
+        magic.extend_from_slice(&[0; 14]);
+        magic.extend_from_slice(&183u16.to_le_bytes());
+        let mut mask = vec![0xff; 4];
+        mask.extend_from_slice(&[0; 14]);
+        mask.extend_from_slice(&[0xff, 0xff]);
+        MiscHandler {
+            name: "qemu-aarch64".into(),
+            enabled: true,
+            interpreter: b"/usr/bin/qemu".to_vec(),
+            flags: flags.into(),
+            rule: MiscRule::Magic {
+                offset: 0,
+                magic,
+                mask: Some(mask),
+            },
+            order: 1,
+        }
+    }
+
+    #[test]
+    fn binfmt_misc_handler_turns_a_foreign_elf_into_a_run() {
+        let mut fs = MemFs::default();
+        fs.add("/arm", 0o755, &tiny_elf(183));
+        fs.add("/usr/bin/qemu", 0o755, &tiny_elf(62));
+        let plan = evaluate(&input("/arm", &["x"], 0), &fs);
+        assert_eq!(plan.errno(), Some(Errno(libc::ENOEXEC)));
+        fs.misc = vec![qemu("")];
+        let plan = evaluate(&input("/arm", &["x"], 0), &fs);
+        assert_eq!(plan.outcome, Outcome::Runs, "{}", plan.reason);
+        assert_eq!(
+            plan.argv,
+            vec![b"/usr/bin/qemu".to_vec(), b"/arm".to_vec(), b"x".to_vec()]
+        );
+        assert_eq!(plan.chain[0].format.kind(), "binfmt_misc");
+        // P keeps argv[0] after the file name, and says so in AT_FLAGS.
+        fs.misc = vec![qemu("POC")];
+        let plan = evaluate(&input("/arm", &["x"], 0), &fs);
+        assert_eq!(
+            plan.argv,
+            vec![
+                b"/usr/bin/qemu".to_vec(),
+                b"/arm".to_vec(),
+                b"/arm".to_vec(),
+                b"x".to_vec()
+            ]
+        );
+        assert!(plan.preserve_argv0 && plan.execfd);
+    }
+
+    #[test]
+    fn binfmt_misc_beats_the_script_handler() {
+        let mut fs = MemFs::default();
+        fs.add("/s.py", 0o755, b"#!/nonexistent\n");
+        fs.add("/usr/bin/py", 0o755, &tiny_elf(62));
+        fs.misc = vec![MiscHandler {
+            name: "py".into(),
+            enabled: true,
+            interpreter: b"/usr/bin/py".to_vec(),
+            flags: String::new(),
+            rule: MiscRule::Extension(b"py".to_vec()),
+            order: 1,
+        }];
+        let plan = evaluate(&input("/s.py", &[], 0), &fs);
+        assert_eq!(plan.outcome, Outcome::Runs, "{}", plan.reason);
+    }
+
+    #[test]
+    fn permissions_by_class_for_non_root() {
+        let mut fs = MemFs::default();
+        fs.add("/owner-only", 0o700, &tiny_elf(62));
+        fs.add("/others-only", 0o001, &tiny_elf(62));
+        // uid 1000 owns the files: the owner bits decide, even when others may execute.
+        assert_eq!(
+            evaluate(&input("/owner-only", &[], 1000), &fs).outcome,
+            Outcome::Runs
+        );
+        assert_eq!(
+            evaluate(&input("/others-only", &[], 1000), &fs).errno(),
+            Some(Errno(libc::EACCES))
+        );
+        assert_eq!(
+            evaluate(&input("/others-only", &[], 2000), &fs).outcome,
+            Outcome::Runs
+        );
+        assert_eq!(
+            evaluate(&input("/others-only", &[], 0), &fs).outcome,
+            Outcome::Runs
+        );
+    }
+
+    #[test]
+    fn low_mapping_kills_only_without_cap_sys_rawio() {
+        let mut fs = MemFs::default();
+        let mut low = tiny_elf(62);
+        low[64 + 16..64 + 24].copy_from_slice(&0x1000u64.to_le_bytes());
+        low[24..32].copy_from_slice(&0x1078u64.to_le_bytes());
+        fs.add("/low", 0o755, &low);
+        assert_eq!(evaluate(&input("/low", &[], 0), &fs).outcome, Outcome::Runs);
+        assert_eq!(
+            evaluate(&input("/low", &[], 1000), &fs).outcome,
+            Outcome::Killed(SIGSEGV)
+        );
+    }
+
+    #[test]
+    fn busy_file_is_etxtbsy() {
+        let mut fs = MemFs::default();
+        fs.add("/p", 0o755, &tiny_elf(62));
+        fs.busy = vec![1];
+        assert_eq!(
+            evaluate(&input("/p", &[], 0), &fs).errno(),
+            Some(Errno(libc::ETXTBSY))
+        );
+    }
+
+    #[test]
+    fn path_search_reports_eacces_over_a_later_enoent() {
+        let mut fs = MemFs::default();
+        fs.add("/a/prog", 0o644, &tiny_elf(62));
+        let plan = evaluate_search(&input("prog", &[], 1000), Some(b"/a:/b"), &fs);
+        assert_eq!(plan.errno(), Some(Errno(libc::EACCES)));
+        assert_eq!(plan.path, b"/a/prog");
+        fs.add("/b/prog", 0o755, &tiny_elf(62));
+        let plan = evaluate_search(&input("prog", &[], 1000), Some(b"/a:/b"), &fs);
+        assert_eq!(plan.outcome, Outcome::Runs);
+        assert_eq!(plan.path, b"/b/prog");
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any file content, as the program or as a script's interpreter, gives a plan
+            /// without panicking, and a failure always carries a reason.
+            #[test]
+            fn any_bytes_evaluate(
+                body in proptest::collection::vec(any::<u8>(), 0..400),
+                elf_prefix in any::<bool>(),
+                shebang in any::<bool>(),
+            ) {
+                let mut bytes = body.clone();
+                if elf_prefix {
+                    let mut e = tiny_elf(62);
+                    let n = bytes.len().min(e.len());
+                    e[20..20 + n.min(100)].copy_from_slice(&bytes[..n.min(100)]);
+                    bytes = e;
+                }
+                let mut fs = MemFs::default();
+                fs.add("/i", 0o755, &bytes);
+                if shebang {
+                    fs.add("/p", 0o755, b"#!/i arg\n");
+                } else {
+                    fs.add("/p", 0o755, &bytes);
+                }
+                let plan = evaluate(&input("/p", &["x"], 0), &fs);
+                if plan.outcome != Outcome::Runs {
+                    prop_assert!(!plan.reason.is_empty());
+                }
+            }
+
+            /// Parsers never panic on any input.
+            #[test]
+            fn parsers_take_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let _ = crate::model::binfmt::script::parse(&bytes);
+                let _ = crate::model::binfmt::aout::parse(&bytes);
+                for class in [elf::ElfClass::Elf64, elf::ElfClass::Elf32] {
+                    let h = elf::parse_header(&bytes, class);
+                    let _ = elf::check_header(&h);
+                    if let Some(p) = elf::parse_phdrs(&bytes, class, 3) {
+                        let _ = elf::load_problem(&h, &p, true, true, 65536, false);
+                        let _ = elf::phdr_vaddr(&h, &p);
+                    }
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                let _ = crate::model::binfmt::misc::parse_entry("x", &text, 0);
+            }
+        }
+    }
+}

@@ -67,7 +67,7 @@ impl MiscHandler {
                 magic,
                 mask,
             } => magic.iter().enumerate().all(|(j, &m)| {
-                let byte = buf.get(offset + j).copied().unwrap_or(0);
+                let byte = buf.get(offset.saturating_add(j)).copied().unwrap_or(0);
                 let bits = mask
                     .as_ref()
                     .and_then(|k| k.get(j).copied())
