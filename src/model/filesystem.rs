@@ -85,6 +85,11 @@ pub trait FileSystem {
     fn binfmt_misc(&self) -> Vec<MiscHandler>;
     /// `vm.mmap_min_addr`: the lowest address a process without CAP_SYS_RAWIO may map.
     fn mmap_min_addr(&self) -> u64;
+    /// How many processes' open files could not be inspected for writers (so an ETXTBSY
+    /// caused by them cannot be predicted). 0 when no inspection was needed.
+    fn uninspected_processes(&self) -> usize {
+        0
+    }
 }
 
 /// The real filesystem, relative to a working directory.
@@ -185,6 +190,10 @@ impl FileSystem for HostFileSystem {
 
     fn binfmt_misc(&self) -> Vec<MiscHandler> {
         read_handlers(&self.misc_dir)
+    }
+
+    fn uninspected_processes(&self) -> usize {
+        self.writers.get().map_or(0, |w| w.unreadable)
     }
 
     fn mmap_min_addr(&self) -> u64 {

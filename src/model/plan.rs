@@ -355,10 +355,21 @@ impl<'a> Evaluator<'a> {
                     ),
                 ));
             }
-            let mut head = self
-                .fs
-                .read_at(&name_or_cwd(&name), 0, BINPRM_BUF_SIZE)
-                .map_err(|e| fail(e.0, format!("{what} cannot be read: {}", e)))?;
+            let mut head = match self.fs.read_at(&name_or_cwd(&name), 0, BINPRM_BUF_SIZE) {
+                Ok(h) => h,
+                // Execute-only files (mode 0711, 4711): the kernel reads them, we may not.
+                Err(e) if e.0 == libc::EACCES => {
+                    self.plan.outcome = Outcome::Runs;
+                    self.plan.reason = format!(
+                        "{what} is executable but not readable by you, so its format cannot be checked here; the kernel reads it anyway and most likely runs it"
+                    );
+                    self.plan.notes.push(
+                        "prediction unverified: the file's content was not readable".to_string(),
+                    );
+                    return Ok(());
+                }
+                Err(e) => return Err(fail(e.0, format!("{what} cannot be read: {e}"))),
+            };
             let size = facts.size;
             head.resize(BINPRM_BUF_SIZE, 0);
             let file_len = (size.min(BINPRM_BUF_SIZE as u64)) as usize;
@@ -769,6 +780,12 @@ pub fn evaluate(input: &ExecInput, fs: &dyn FileSystem) -> ExecPlan {
     }
     if ev.plan.outcome == Outcome::Runs {
         ev.plan.env_target = env_target(&ev.plan, fs);
+    }
+    let hidden = fs.uninspected_processes();
+    if hidden > 0 && ev.plan.errno() != Some(Errno(libc::ETXTBSY)) {
+        ev.plan.notes.push(format!(
+            "the open files of {hidden} processes could not be read (other users'): if one of them has a file of the chain open for writing, exec gives ETXTBSY"
+        ));
     }
     ev.plan
 }
