@@ -264,3 +264,146 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The E2BIG boundary
+// ---------------------------------------------------------------------------------------------
+
+/// Strings of argv and envp that use exactly `limit - used` more bytes, as `k` pad arguments of
+/// at most MAX_ARG_STRLEN bytes each (NUL included); `k` changes the limit (8 bytes per pointer),
+/// so it is solved for.
+fn pads_to_fill(
+    rlimit: Option<u64>,
+    argc: usize,
+    envc: usize,
+    used: u64,
+) -> Option<(u64, Vec<Vec<u8>>)> {
+    use forkexec::model::limits::{budget, MAX_ARG_STRLEN};
+    let mut k = 1u64;
+    loop {
+        let b = budget(rlimit, argc as u64 + k, envc as u64).ok()?;
+        let room = b.limit.checked_sub(used)?;
+        let need = room.div_ceil(MAX_ARG_STRLEN).max(1);
+        if need <= k {
+            if room < k {
+                return None; // cannot charge at least 1 byte per pad
+            }
+            // Split `room` bytes (NULs included) over k pads of 1..=MAX_ARG_STRLEN each.
+            let mut pads = Vec::new();
+            let mut left = room;
+            for i in 0..k {
+                let rest = k - i - 1;
+                let charge = (left - rest).min(MAX_ARG_STRLEN);
+                pads.push(vec![b'p'; (charge - 1) as usize]);
+                left -= charge;
+            }
+            assert_eq!(left, 0);
+            return Some((b.limit, pads));
+        }
+        k = need;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Strings filling exactly the model's limit (`model::limits`) pass execve's copy; one
+    /// byte more is E2BIG at step exec; and the whole outcome matches `model::plan::evaluate`.
+    /// Breaks on: a model that forgets the filename or the pointers, charges the NUL wrongly,
+    /// or reads the wrong rlimit (the child's RLIMIT_STACK is set by the spawn, before exec).
+    #[test]
+    fn e2big_boundary_is_where_the_model_puts_it(
+        rlimit_kib in prop::sample::select(vec![Some(160u64), Some(700), Some(4096), Some(8192), Some(30_000), None]),
+        args in prop::collection::vec(0usize..3000, 0..30),
+        envs in prop::collection::vec(0usize..3000, 0..30),
+        one_more_in_env in any::<bool>(),
+    ) {
+        use forkexec::model::{limits::charge, plan::{evaluate, Outcome}, Credentials, ExecInput};
+        if !support::is_x86_64() {
+            return Ok(());
+        }
+        let program = programs().exit_argc.clone();
+        let path = program.as_os_str().as_bytes().to_vec();
+        let rlimit = rlimit_kib.map(|k| k * 1024);
+        let mut argv: Vec<Vec<u8>> = vec![b"p".to_vec()];
+        argv.extend(args.iter().map(|&n| vec![b'a'; n]));
+        // Sorted and unique, as the Command passes them.
+        let envp: Vec<Vec<u8>> = envs
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| [format!("E{i:03}=").into_bytes(), vec![b'e'; n]].concat())
+            .collect();
+        let used = charge(&path)
+            + argv.iter().map(|a| charge(a)).sum::<u64>()
+            + envp.iter().map(|e| charge(e)).sum::<u64>();
+        let filled = pads_to_fill(rlimit, argv.len(), envp.len(), used);
+        // The fixed strings alone may be over the limit: not a boundary case.
+        prop_assume!(filled.is_some());
+        let (limit, pads) = filled.unwrap();
+        argv.extend(pads);
+        let run = |argv: &[Vec<u8>], envp: &[Vec<u8>]| {
+            let mut cmd = Command::new(&program);
+            cmd.arg0(OsStr::from_bytes(&argv[0]))
+                .args(argv[1..].iter().map(|a| OsStr::from_bytes(a)))
+                .env_clear();
+            for e in envp {
+                let eq = e.iter().position(|&b| b == b'=').unwrap();
+                cmd.env(OsStr::from_bytes(&e[..eq]), OsStr::from_bytes(&e[eq + 1..]));
+            }
+            cmd.rlimit(libc::RLIMIT_STACK as i32, rlimit.unwrap_or(u64::MAX), rlimit.unwrap_or(u64::MAX));
+            match cmd.spawn() {
+                Ok(mut c) => {
+                    let st = c.wait_timeout(BOUND).unwrap().expect("exit");
+                    match (st.code(), std::os::unix::process::ExitStatusExt::signal(&st)) {
+                        (Some(code), _) => Ok(Ok(code)),
+                        (None, Some(sig)) => Ok(Err(sig)),
+                        _ => unreachable!(),
+                    }
+                }
+                Err(e) => Err((e.step_name(), e.raw_os_error())),
+            }
+        };
+        let model = |argv: &[Vec<u8>], envp: &[Vec<u8>]| {
+            let input = ExecInput {
+                program: path.clone(),
+                argv: argv.to_vec(),
+                envp: envp.to_vec(),
+                cwd: "/".into(),
+                credentials: Credentials::current(),
+                stack_rlimit: rlimit,
+            };
+            evaluate(&input, &forkexec::model::HostFileSystem::new(None).unwrap())
+        };
+
+        // Exactly at the limit.
+        let plan = model(&argv, &envp);
+        prop_assert_eq!(plan.arg_bytes, limit, "the model charges what we computed");
+        let got = run(&argv, &envp);
+        match plan.outcome {
+            Outcome::Runs => prop_assert_eq!(got, Ok(Ok((argv.len() % 256) as i32)), "at the limit {}", limit),
+            Outcome::Killed(sig) => prop_assert_eq!(got, Ok(Err(sig))),
+            Outcome::Fails(e) => prop_assert_eq!(got, Err(("exec", Some(e.0)))),
+        }
+        prop_assert!(plan.errno().is_none(), "at the limit the model predicts {:?}", plan.outcome);
+
+        // One byte more, in an env string or in the last pad.
+        let (mut argv2, mut envp2) = (argv.clone(), envp.clone());
+        if one_more_in_env && !envp2.is_empty() {
+            envp2[0].push(b'+');
+        } else {
+            let last = argv2.last_mut().unwrap();
+            if last.len() + 1 >= forkexec::model::limits::MAX_ARG_STRLEN as usize {
+                argv2[0].push(b'+');
+            } else {
+                last.push(b'+');
+            }
+        }
+        let plan2 = model(&argv2, &envp2);
+        prop_assert_eq!(plan2.errno(), Some(forkexec::Errno(libc::E2BIG)), "{}", plan2.reason);
+        prop_assert_eq!(run(&argv2, &envp2), Err(("exec", Some(libc::E2BIG))), "one byte over {}", limit);
+    }
+}
