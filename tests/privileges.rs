@@ -9,6 +9,8 @@
 //!   by default, only the effective uid changed so a saved uid 0 can win them back);
 //! - a root parent's supplementary groups leaking into a child that asked for an empty list;
 //! - no_new_privs not set, or set in the wrong process: the setuid binary then runs as root.
+//!
+//! Mutation-checked: a setuid(uid) moved before setgroups fails all three tests.
 
 mod support;
 

@@ -13,7 +13,9 @@
 //!   0-2 and high numbers, closes) ends with each child fd pointing at the right file and no
 //!   other fd open. Breaks on: a dup order that overwrites a source before it is used (the
 //!   classic swap bug), a source equal to its target left close-on-exec, a moved copy left
-//!   open in the child, a close applied after a dup onto the same number.
+//!   open in the child, a close applied after a dup onto the same number. Mutation-checked:
+//!   with the move step disabled it fails and shrinks to a 2-entry chain (406<-411, 409<-406).
+//! - The E2BIG boundary (below) matches the model (mutation-checked: 7-byte pointers fail it).
 
 mod support;
 
