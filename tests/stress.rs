@@ -27,7 +27,12 @@
 //! - **No leaked fds.** Every 8th spawn is a probe that stays alive after exec; the parent reads
 //!   /proc/PID/fd and requires exactly {0, 1, 2, the one mapped fd}, each pointing where it
 //!   should. The noise threads keep dozens of inheritable fds open, so a spawner that closes
-//!   only "its" fds, or marks close-on-exec too late or not at all, fails here.
+//!   only "its" fds, or marks close-on-exec too late or not at all, fails here. A quarter of
+//!   the probes take the user-namespace path, whose release and status pipes must not leak
+//!   either (nor hang: the status pipe of one thread's spawn is inherited, close-on-exec, by
+//!   children other threads clone meanwhile).
+//! - A quarter of the plain spawns set attributes (setsid, a limit, pdeathsig, umask), so the
+//!   longer child sequence runs concurrently too.
 //!
 //! Before the storm the detectors are calibrated: a probe spawned with `keep_fds(true)` must
 //! show an inheritable fd of ours, and an unreaped child must show up as a zombie: proof that the
@@ -73,6 +78,8 @@ struct Tally {
     enoent: AtomicU64,
     probes: AtomicU64,
     outputs: AtomicU64,
+    userns: AtomicU64,
+    attrs: AtomicU64,
     hangs: AtomicU64,
     failures: Mutex<Vec<String>>,
 }
@@ -183,13 +190,15 @@ fn spawn_storm() {
     let t = &shared.tally;
     let done = shared.progress.load(Ordering::Relaxed);
     println!(
-        "stress: {done} spawns in {:.2} s ({:.0}/s): {} ok, {} ENOENT as planned, {} fd probes, {} output(), {} hangs",
+        "stress: {done} spawns in {:.2} s ({:.0}/s): {} ok, {} ENOENT as planned, {} fd probes, {} spawns through a user namespace, {} output(), {} with attributes, {} hangs",
         elapsed.as_secs_f64(),
         done as f64 / elapsed.as_secs_f64(),
         t.ok.load(Ordering::Relaxed),
         t.enoent.load(Ordering::Relaxed),
         t.probes.load(Ordering::Relaxed),
+        t.userns.load(Ordering::Relaxed),
         t.outputs.load(Ordering::Relaxed),
+        t.attrs.load(Ordering::Relaxed),
         t.hangs.load(Ordering::Relaxed),
     );
     let failures = t.failures.lock().unwrap();
@@ -345,7 +354,8 @@ fn spawner_thread(n: usize, s: &Shared) {
         set_phase(Phase::Spawning);
         let result = match i % 8 {
             0 => one_missing(i, progs, s),
-            1 => one_probe(&mut rng, argc, progs, s, &set_phase),
+            // A quarter of the probes go through the user-namespace (release) path.
+            1 => one_probe(&mut rng, argc, progs, s, &set_phase, (i / 8) % 4 == 1),
             2 => one_output(&mut rng, argc, progs, s),
             _ => one_plain(&mut rng, argc, progs, s, &set_phase),
         };
@@ -390,6 +400,13 @@ fn one_missing(i: usize, progs: &support::Programs, s: &Shared) -> Result<(), St
         Command::new("forkexec-stress-no-such-program")
     };
     cmd.stdout(Stdio::null());
+    if (i / 8) % 4 == 3 {
+        // The release path reports exec errors through the same shared report.
+        // SAFETY: geteuid cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        cmd.clone_namespaces("user").uid_map((0, euid, 1));
+        s.tally.userns.fetch_add(1, Ordering::Relaxed);
+    }
     match cmd.spawn() {
         Ok(mut child) => {
             let st = child.wait_timeout(WAIT_BOUND);
@@ -415,10 +432,19 @@ fn one_probe(
     progs: &support::Programs,
     s: &Shared,
     set_phase: &dyn Fn(Phase),
+    userns: bool,
 ) -> Result<(), String> {
     let target = rng.range(3, 64) as i32;
     let mut cmd = Command::new(&progs.pipe_probe);
     args_for(&mut cmd, rng, argc);
+    if userns {
+        // The release path: a new user namespace whose uid map the parent writes while the
+        // child waits on a pipe, and a status pipe for the exec. Neither pipe may leak.
+        // SAFETY: geteuid cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        cmd.clone_namespaces("user").uid_map((0, euid, 1));
+        s.tally.userns.fetch_add(1, Ordering::Relaxed);
+    }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -489,6 +515,14 @@ fn one_plain(
     args_for(&mut cmd, rng, argc);
     let tag = rng.next() % 1000;
     env_for(&mut cmd, rng, tag);
+    if rng.chance(4) {
+        // Attributes: more steps in the child (session, limits, parent-death signal, umask).
+        cmd.setsid(true)
+            .rlimit(libc::RLIMIT_NOFILE as i32, 256, 256)
+            .pdeathsig(libc::SIGKILL)
+            .umask(0o077);
+        s.tally.attrs.fetch_add(1, Ordering::Relaxed);
+    }
     let stdio = |r: u64| {
         if r == 0 {
             Stdio::null()
