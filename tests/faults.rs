@@ -402,7 +402,7 @@ fn eintr_storm_during_spawns_and_waits() {
                 let mut ops = 0u64;
                 let t0 = Instant::now();
                 while t0.elapsed() < Duration::from_millis(2500) {
-                    let k = ops % 6;
+                    let k = ops % 7;
                     ops += 1;
                     let e = |what: &str, e: &dyn std::fmt::Display| {
                         format!("worker {w} op {ops} ({what}): {e}")
@@ -454,6 +454,20 @@ fn eintr_storm_during_spawns_and_waits() {
                                     "output sh",
                                     &format!("{} + {} bytes", out.stdout.len(), out.stderr.len()),
                                 ));
+                            }
+                        }
+                        5 => {
+                            // The user-namespace path: the parent writes the id map, releases
+                            // the child over a pipe and reads a status pipe to EOF.
+                            // SAFETY: geteuid cannot fail.
+                            let euid = unsafe { libc::geteuid() };
+                            let st = Command::new(&progs_exit)
+                                .clone_namespaces("user")
+                                .uid_map((0, euid, 1))
+                                .status()
+                                .map_err(|x| e("userns status", &x))?;
+                            if st.code() != Some(1) {
+                                return Err(e("userns status", &format!("{st:?}")));
                             }
                         }
                         _ => {
