@@ -1154,3 +1154,48 @@ fn pdeathsig_reaper() {
     );
     println!("PDEATHSIG-OK");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A large fd table
+// ---------------------------------------------------------------------------------------------
+
+/// An inheritable fd near the top of the fd table (RLIMIT_NOFILE - 1) must not reach the child
+/// either, and a mapped target that high must arrive. Breaks on: closing "up to some maximum"
+/// (a loop to 1024, or to a sysconf value read once) instead of to the end of the table
+/// (mutation-checked: the last close range capped at 1023 fails it).
+#[test]
+fn an_inheritable_fd_at_the_top_of_the_table_stays_out() {
+    if !support::is_x86_64() {
+        support::skip("the tiny test programs are x86_64 code");
+        return;
+    }
+    let progs = programs();
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(1 << 20)
+        .min(1 << 20) as i32;
+    let high = nofile - 1;
+    // SAFETY: F_GETFD only queries; then dup3 onto that free number without O_CLOEXEC.
+    let fd = unsafe {
+        assert_eq!(libc::fcntl(high, libc::F_GETFD), -1, "fd {high} in use");
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let fd = libc::dup3(null.as_raw_fd(), high, 0);
+        assert_eq!(fd, high);
+        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mapped-high");
+    std::fs::write(&file, "x").unwrap();
+    let (c, fds) = stopped_probe_fds(
+        Command::new(&progs.stop_probe)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .fd(high - 1, std::fs::File::open(&file).unwrap()),
+    );
+    finish_probe(c, 1);
+    drop(fd);
+    let keys: BTreeSet<i32> = fds.keys().copied().collect();
+    assert_eq!(keys, BTreeSet::from([0, 1, 2, high - 1]), "{fds:?}");
+    assert_eq!(fds[&(high - 1)], file);
+}
