@@ -278,12 +278,7 @@ fn checks(rows: &[Row]) -> Vec<Check> {
         find(rows, "plain", "vfork_exec", 0),
         1.1,
     );
-    let max = rows
-        .iter()
-        .filter(|r| r.scenario == "plain")
-        .map(|r| r.rss_mib)
-        .max()
-        .unwrap_or(0);
+    let max = rows.iter().map(|r| r.rss_mib).max().unwrap_or(0);
     if max > 0 {
         ratio(
             format!("plain: forkexec@{max}MiB / forkexec@0"),
@@ -291,6 +286,27 @@ fn checks(rows: &[Row]) -> Vec<Check> {
             fe0,
             1.5,
         );
+        ratio(
+            format!("attrs: forkexec@{max}MiB / plain forkexec@0"),
+            find(rows, "attrs", "forkexec", max),
+            fe0,
+            1.3,
+        );
+        ratio(
+            format!("userns: forkexec@{max}MiB / userns forkexec@0"),
+            find(rows, "userns", "forkexec", max),
+            find(rows, "userns", "forkexec", 0),
+            1.5,
+        );
+        // ">= 100x faster than std with the same attributes (its fork path)".
+        for sc in ["attrs", "userns"] {
+            ratio(
+                format!("{sc}@{max}MiB: forkexec / std_pre_exec (<= 0.01 is >= 100x faster)"),
+                find(rows, sc, "forkexec", max),
+                find(rows, sc, "std_pre_exec", max),
+                0.01,
+            );
+        }
     }
     out
 }
@@ -331,10 +347,14 @@ fn print_table(r: &Report) {
     if !r.checks.is_empty() {
         println!("\ntargets:");
         for c in &r.checks {
+            // Small ratios (the ">= 100x" checks) need more digits to be read at all.
+            let digits = if c.limit < 0.1 { 5 } else { 2 };
             println!(
-                "  {} = {:.2} (limit {:.2}) {}",
+                "  {} = {:.*} (limit {:.*}) {}",
                 c.what,
+                digits,
                 c.value,
+                digits,
                 c.limit,
                 if c.pass { "ok" } else { "MISSED" }
             );
