@@ -30,6 +30,8 @@ pub mod errno;
 mod error;
 pub mod exec;
 pub mod explain;
+#[cfg(target_arch = "x86_64")]
+pub mod load;
 pub mod model;
 mod stdio;
 pub mod sys;

@@ -7,6 +7,8 @@
 //! - [`spawn`]: the parent's side of a spawn;
 //! - [`exec`]: the allocation-free exec loop over prepared PATH candidates.
 //! - [`inherited`]: fds known only by number (validation, the CLI).
+//! - [`mapping`]: address-space regions the userland loader reserves and fills;
+//! - [`jump`]: the loader's trampoline into a new program.
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -15,6 +17,9 @@ pub mod clone;
 pub mod cptr;
 pub mod exec;
 pub mod inherited;
+#[cfg(target_arch = "x86_64")]
+pub mod jump;
+pub mod mapping;
 pub mod raw;
 pub mod spawn;
 pub mod stack;
