@@ -10,8 +10,8 @@
 //! 4. fill each segment inside its reservation: the file's pages mapped private (from a file)
 //!    or fresh pages filled by copy (from memory), bss tail zeroed, final protection set;
 //!    write the stack image;
-//! 5. the point of no return: give the holes back, reset caught signal handlers, the
-//!    alternate signal stack and rseq, set the thread name, jump.
+//! 5. the point of no return: give the holes back, close the close-on-exec fds, set the
+//!    thread name, reset caught signal handlers, the alternate signal stack and rseq, jump.
 //!
 //! Every step up to 4 can fail, and a failure there unmaps what was reserved (the regions'
 //! drop): the process is left as it was and the error is returned. Step 5 cannot fail.
@@ -355,6 +355,24 @@ pub fn prepare(req: &Request<'_>) -> Result<Prepared, LoadError> {
     })
 }
 
+/// The open fds marked close-on-exec, from /proc/self/fd (the directory's own fd is closed by
+/// then). Without /proc nothing is closed.
+#[cfg(target_arch = "x86_64")]
+fn cloexec_fds() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    fds.into_iter()
+        .filter(|&fd| {
+            crate::sys::raw::fcntl(fd, libc::F_GETFD, 0)
+                .is_ok_and(|flags| flags & libc::FD_CLOEXEC as usize != 0)
+        })
+        .collect()
+}
+
 /// Whether /proc/sys/kernel/randomize_va_space is on (the kernel's stack gap needs it).
 fn randomization_on() -> bool {
     std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
@@ -379,6 +397,11 @@ impl Prepared {
             stack,
             name,
         } = self;
+        // execve closes the close-on-exec fds (those of the files just loaded were closed by
+        // the caller before this call).
+        for fd in cloexec_fds() {
+            let _ = crate::sys::raw::close(fd);
+        }
         for (r, h) in images {
             r.keep(&h);
         }

@@ -19,8 +19,8 @@
 //! Every failure is a [`LoadError`] with the errno execve would give, returned before the
 //! current program is changed in any way (see [`loader`] for the order). What differs from the
 //! kernel's exec, by necessity or by choice:
-//! - the current program's mappings, heap (brk), open files (O_CLOEXEC ones too), credentials
-//!   and pid stay; set-id bits are not honoured (AT_SECURE = 0);
+//! - the current program's mappings, heap (brk), credentials and pid stay (close-on-exec fds
+//!   are closed, caught signals reset, as execve does); set-id bits are not honoured (AT_SECURE = 0);
 //! - a process with more than one thread is refused (EBUSY);
 //! - only x86-64 programs load (an i386 one needs the kernel's compat ABI: ENOEXEC);
 //! - problems the kernel finds after its point of no return (and answers with SIGSEGV) are
@@ -56,17 +56,17 @@ fn read_interpreter(program: &[u8]) -> Result<Option<interpreter::ExecFile>, Loa
     }
 }
 
-fn load_and_run(
+/// Prepares a load up to the point of no return. The files and bytes it was given are no
+/// longer needed afterwards: callers drop them (closing the fds, freeing the copies) before
+/// [`loader::Prepared::run`], which never returns to drop anything.
+fn prepare(
     program: &[u8],
     program_fd: Option<std::os::fd::BorrowedFd<'_>>,
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     execfn: &[u8],
-) -> LoadError {
-    let interp = match read_interpreter(program) {
-        Ok(i) => i,
-        Err(e) => return e,
-    };
+) -> Result<loader::Prepared, LoadError> {
+    let interp = read_interpreter(program)?;
     let req = loader::Request {
         program,
         program_fd,
@@ -76,10 +76,7 @@ fn load_and_run(
         envp,
         execfn,
     };
-    match loader::prepare(&req) {
-        Ok(prepared) => prepared.run(),
-        Err(e) => e,
-    }
+    loader::prepare(&req)
 }
 
 /// Runs the program at `path` in this process, like `execve(path, argv, envp)` done in user
@@ -87,17 +84,19 @@ fn load_and_run(
 /// system. Returns only on failure, with the errno execve would give.
 pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
     let path = path.as_ref();
-    let file = match interpreter::open_exec(path, "the program") {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    load_and_run(
-        &file.bytes,
-        Some(file.file.as_fd()),
-        argv,
-        envp,
-        path.as_os_str().as_bytes(),
-    )
+    let prepared = interpreter::open_exec(path, "the program").and_then(|file| {
+        prepare(
+            &file.bytes,
+            Some(file.file.as_fd()),
+            argv,
+            envp,
+            path.as_os_str().as_bytes(),
+        )
+    });
+    match prepared {
+        Ok(p) => p.run(),
+        Err(e) => e,
+    }
 }
 
 /// Runs the ELF program in `bytes` in this process, copying its segments into fresh memory
@@ -106,7 +105,10 @@ pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> 
 /// one). Returns only on failure.
 pub fn exec_memory(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
     let execfn = argv.first().map(Vec::as_slice).unwrap_or(b"");
-    load_and_run(bytes, None, argv, envp, execfn)
+    match prepare(bytes, None, argv, envp, execfn) {
+        Ok(p) => p.run(),
+        Err(e) => e,
+    }
 }
 
 /// The plan for loading `bytes` with example addresses ([`Addresses::example`]: where an exec

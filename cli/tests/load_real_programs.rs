@@ -1,0 +1,556 @@
+//! The userland loader against the kernel: each program runs twice, once by the kernel's
+//! execve (std's Command) and once by `forkexec load` (a child process that loads it into
+//! itself), and stdout and the exit status must be the same. Bad files must give the errno
+//! the kernel gives, or, where the kernel only kills the process after its point of no
+//! return, the errno it computed, without the loader crashing.
+//!
+//! Lives in the CLI package because it drives the `forkexec` binary (CARGO_BIN_EXE_forkexec):
+//! the loader replaces the process it runs in, so it must run in a child.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const FORKEXEC: &str = env!("CARGO_BIN_EXE_forkexec");
+
+/// The assembly of the hand-built program's code (GNU as, Intel syntax). It checks that every
+/// general register but rsp is 0 and rsp is 16-byte aligned at entry, writes each argv string
+/// with its NUL, a newline, each envp string with its NUL, and exits with 42 (43 if the entry
+/// state was wrong). Position-independent, so it runs as ET_EXEC or ET_DYN.
+///
+/// ```text
+/// _start: or r15,rax / rbx / rcx / rdx / rsi / rdi / rbp / r8..r14  ; r15 |= every register
+///         mov rax,rsp ; and eax,15 ; or r15,rax                      ; and rsp's low bits
+///         lea r13,[rsp+8] ; xor r14d,r14d
+/// next:   mov rsi,[r13] ; add r13,8 ; test rsi,rsi ; jz null
+///         xor edx,edx
+/// len:    cmp byte ptr [rsi+rdx],0 ; je write ; inc rdx ; jmp len
+/// write:  inc rdx ; mov eax,1 ; mov edi,1 ; syscall ; jmp next
+/// null:   inc r14 ; cmp r14,2 ; je done
+///         lea rsi,[rip+nl] ; mov edx,1 ; mov eax,1 ; mov edi,1 ; syscall ; jmp next
+/// done:   mov edi,42 ; test r15,r15 ; jz out ; mov edi,43
+/// out:    mov eax,231 ; syscall
+/// nl:     .byte 10
+/// ```
+const CODE: [u8; 160] = [
+    0x49, 0x09, 0xc7, 0x49, 0x09, 0xdf, 0x49, 0x09, 0xcf, 0x49, 0x09, 0xd7, 0x49, 0x09, 0xf7, 0x49,
+    0x09, 0xff, 0x49, 0x09, 0xef, 0x4d, 0x09, 0xc7, 0x4d, 0x09, 0xcf, 0x4d, 0x09, 0xd7, 0x4d, 0x09,
+    0xdf, 0x4d, 0x09, 0xe7, 0x4d, 0x09, 0xef, 0x4d, 0x09, 0xf7, 0x48, 0x89, 0xe0, 0x83, 0xe0, 0x0f,
+    0x49, 0x09, 0xc7, 0x4c, 0x8d, 0x6c, 0x24, 0x08, 0x45, 0x31, 0xf6, 0x49, 0x8b, 0x75, 0x00, 0x49,
+    0x83, 0xc5, 0x08, 0x48, 0x85, 0xf6, 0x74, 0x1e, 0x31, 0xd2, 0x80, 0x3c, 0x16, 0x00, 0x74, 0x05,
+    0x48, 0xff, 0xc2, 0xeb, 0xf5, 0x48, 0xff, 0xc2, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xbf, 0x01, 0x00,
+    0x00, 0x00, 0x0f, 0x05, 0xeb, 0xd5, 0x49, 0xff, 0xc6, 0x49, 0x83, 0xfe, 0x02, 0x74, 0x1a, 0x48,
+    0x8d, 0x35, 0x29, 0x00, 0x00, 0x00, 0xba, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00,
+    0xbf, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xb2, 0xbf, 0x2a, 0x00, 0x00, 0x00, 0x4d, 0x85,
+    0xff, 0x74, 0x05, 0xbf, 0x2b, 0x00, 0x00, 0x00, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x0a,
+];
+
+/// A program header for [`Elf`].
+#[derive(Clone)]
+struct Phdr {
+    p_type: u32,
+    flags: u32,
+    offset: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+/// A hand-built ELF64 file: header, program headers right after it, then `tail`.
+#[derive(Clone)]
+struct Elf {
+    e_type: u16,
+    machine: u16,
+    entry: u64,
+    phnum: Option<u16>,
+    phdrs: Vec<Phdr>,
+    tail: Vec<u8>,
+}
+
+impl Elf {
+    /// The argv-printing program: one PT_LOAD (R+X) covering the file at `base`, a
+    /// PT_GNU_STACK, the code after the headers.
+    fn printer(e_type: u16, base: u64) -> Elf {
+        let code_off = 64 + 2 * 56;
+        let size = code_off + CODE.len() as u64;
+        Elf {
+            e_type,
+            machine: 62,
+            entry: base + code_off,
+            phnum: None,
+            phdrs: vec![
+                Phdr {
+                    p_type: 1,
+                    flags: 5,
+                    offset: 0,
+                    vaddr: base,
+                    filesz: size,
+                    memsz: size,
+                },
+                Phdr {
+                    p_type: 0x6474_e551,
+                    flags: 6,
+                    offset: 0,
+                    vaddr: 0,
+                    filesz: 0,
+                    memsz: 0,
+                },
+            ],
+            tail: CODE.to_vec(),
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        f.extend_from_slice(&self.e_type.to_le_bytes());
+        f.extend_from_slice(&self.machine.to_le_bytes());
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&self.entry.to_le_bytes());
+        f.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+        f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+        f.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+        f.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
+        f.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
+        let phnum = self.phnum.unwrap_or(self.phdrs.len() as u16);
+        f.extend_from_slice(&phnum.to_le_bytes());
+        f.extend_from_slice(&[0; 6]);
+        for p in &self.phdrs {
+            f.extend_from_slice(&p.p_type.to_le_bytes());
+            f.extend_from_slice(&p.flags.to_le_bytes());
+            f.extend_from_slice(&p.offset.to_le_bytes());
+            f.extend_from_slice(&p.vaddr.to_le_bytes());
+            f.extend_from_slice(&p.vaddr.to_le_bytes());
+            f.extend_from_slice(&p.filesz.to_le_bytes());
+            f.extend_from_slice(&p.memsz.to_le_bytes());
+            f.extend_from_slice(&0x1000u64.to_le_bytes());
+        }
+        f.extend_from_slice(&self.tail);
+        f
+    }
+}
+
+fn write_exe(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Runs a command, retrying while the file is ETXTBSY: a file just written can be held open
+/// for writing by a child that another test thread forked meanwhile.
+fn output(cmd: &mut Command) -> std::io::Result<Output> {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return r,
+        }
+    }
+    cmd.output()
+}
+
+/// The kernel's run of `prog args` with the environment `env` only, for its errno: forkexec's
+/// spawn, a plain execve (std's Command goes through glibc's execvp, which runs /bin/sh on
+/// ENOEXEC).
+fn kernel_run(prog: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Output, i32> {
+    for _ in 0..100 {
+        let r = forkexec::Command::new(prog)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().copied())
+            .stdout(forkexec::Stdio::piped())
+            .stderr(forkexec::Stdio::piped())
+            .output();
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => return Err(e.raw_os_error().unwrap_or(0)),
+            Ok(o) => return Ok(o),
+        }
+    }
+    Err(libc::ETXTBSY)
+}
+
+/// `forkexec load [--memory] -- prog args` with the environment `env` only.
+fn loader_run(prog: &Path, args: &[&str], env: &[(&str, &str)], memory: bool) -> Output {
+    let mut cmd = Command::new(FORKEXEC);
+    cmd.arg("load").arg("--env-clear");
+    if memory {
+        cmd.arg("--memory");
+    }
+    for (k, v) in env {
+        cmd.arg("--env").arg(format!("{k}={v}"));
+    }
+    cmd.arg("--").arg(prog).args(args);
+    output(&mut cmd).unwrap()
+}
+
+/// Asserts that the loader (from the file and from memory) and the kernel give the same
+/// stdout and exit status; returns the kernel's output.
+///
+/// The kernel's run is started exactly as the loader's CLI is (std's Command: same inherited
+/// fds, signal dispositions and mask), so whatever the program reports of that state is
+/// expected to be equal too.
+fn same_as_kernel(prog: &Path, args: &[&str]) -> Output {
+    let env = [("A", "1"), ("LONGER_NAME", "some value")];
+    let k = output(
+        Command::new(prog)
+            .args(args)
+            .env_clear()
+            .envs(env.iter().copied()),
+    )
+    .unwrap();
+    for memory in [false, true] {
+        let l = loader_run(prog, args, &env, memory);
+        assert_eq!(
+            String::from_utf8_lossy(&l.stdout),
+            String::from_utf8_lossy(&k.stdout),
+            "stdout of {} {args:?} (memory: {memory}); loader stderr: {}",
+            prog.display(),
+            String::from_utf8_lossy(&l.stderr)
+        );
+        assert_eq!(
+            l.status.code(),
+            k.status.code(),
+            "exit status of {} (memory: {memory}); loader stderr: {}",
+            prog.display(),
+            String::from_utf8_lossy(&l.stderr)
+        );
+        assert_eq!(l.status.signal(), k.status.signal());
+    }
+    k
+}
+
+#[test]
+fn hand_built_static_elf_sees_the_kernels_entry_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec = write_exe(dir.path(), "exec", &Elf::printer(2, 0x40_0000).bytes());
+    let k = same_as_kernel(&exec, &["one", "two words", ""]);
+    assert_eq!(k.status.code(), Some(42), "registers or rsp not as at exec");
+    assert!(k
+        .stdout
+        .starts_with(format!("{}\0one\0", exec.display()).as_bytes()));
+    // The same code as a position-independent file (a static PIE without libc).
+    let pie = write_exe(dir.path(), "pie", &Elf::printer(3, 0).bytes());
+    let k = same_as_kernel(&pie, &["x"]);
+    assert_eq!(k.status.code(), Some(42));
+}
+
+/// Compiles report.c with `flags`; None (with the reason printed) when gcc cannot.
+fn compile(dir: &Path, name: &str, flags: &[&str]) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/load/report.c");
+    let out = dir.join(name);
+    match Command::new("gcc")
+        .args(flags)
+        .arg("-O1")
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(out),
+        Ok(o) => {
+            eprintln!(
+                "skipping {name}: gcc {flags:?} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("skipping {name}: no gcc ({e})");
+            None
+        }
+    }
+}
+
+fn report_matches(prog: &Path, dynamic: bool) {
+    let k = same_as_kernel(prog, &["first", "second arg"]);
+    let text = String::from_utf8_lossy(&k.stdout);
+    // The report itself says the interesting things were there (and equal, by the above).
+    assert!(text.contains("argv[2] second arg\n"), "{text}");
+    assert!(text.contains("aux 3 set 1\n"), "AT_PHDR: {text}");
+    assert!(text.contains("aux 9 set 1\n"), "AT_ENTRY: {text}");
+    assert!(text.contains("aux 25 set 1\n"), "AT_RANDOM: {text}");
+    assert!(text.contains("random bytes set 1\n"), "{text}");
+    assert!(
+        text.contains(&format!("aux 31 \"{}\"\n", prog.display())),
+        "AT_EXECFN: {text}"
+    );
+    assert!(
+        text.contains(&format!("aux 7 set {}\n", u8::from(dynamic))),
+        "AT_BASE: {text}"
+    );
+    assert!(text.contains("heap ok\nbss zero 1\n"), "{text}");
+    assert_eq!(k.status.code(), Some(43));
+}
+
+#[test]
+fn gcc_static_program() {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(p) = compile(dir.path(), "static", &["-static"]) {
+        report_matches(&p, false);
+    }
+}
+
+#[test]
+fn gcc_static_pie_program() {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(p) = compile(dir.path(), "static-pie", &["-static-pie"]) {
+        report_matches(&p, false);
+    }
+}
+
+#[test]
+fn gcc_dynamic_program_through_ld_so() {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(p) = compile(dir.path(), "dynamic", &[]) {
+        report_matches(&p, true);
+    }
+    if let Some(p) = compile(dir.path(), "dynamic-nopie", &["-no-pie"]) {
+        report_matches(&p, true);
+    }
+}
+
+#[test]
+fn system_programs_through_ld_so() {
+    for (prog, args) in [
+        ("/bin/echo", &["hello", "from", "ld.so"][..]),
+        ("/bin/true", &[][..]),
+        ("/bin/false", &[][..]),
+        ("/bin/sh", &["-c", "echo $0 $# $A; exit 7", "zero", "x"][..]),
+    ] {
+        let p = Path::new(prog);
+        if !p.exists() {
+            eprintln!("skipping {prog}: not installed");
+            continue;
+        }
+        same_as_kernel(p, args);
+    }
+}
+
+/// The errno name at the end of the loader's message, e.g. "ENOEXEC".
+fn loader_errno(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().last().unwrap_or_default();
+    line.rsplit_once('(')
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .unwrap_or(line)
+        .to_string()
+}
+
+fn kernel_errno(prog: &Path) -> Result<String, Output> {
+    match kernel_run(prog, &[], &[]) {
+        Err(e) => Ok(forkexec::Errno(e).name()),
+        Ok(o) => Err(o),
+    }
+}
+
+#[test]
+fn bad_files_give_the_kernels_errno() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = Elf::printer(2, 0x40_0000);
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("garbage", b"this is not a program at all\n".to_vec()),
+        ("truncated-header", good.bytes()[..40].to_vec()),
+        ("truncated-phdrs", good.bytes()[..100].to_vec()),
+        (
+            "aarch64",
+            Elf {
+                machine: 183,
+                ..good.clone()
+            }
+            .bytes(),
+        ),
+        (
+            "phnum-0",
+            Elf {
+                phnum: Some(0),
+                ..good.clone()
+            }
+            .bytes(),
+        ),
+        (
+            "et-rel",
+            Elf {
+                e_type: 1,
+                ..good.clone()
+            }
+            .bytes(),
+        ),
+        (
+            "et-core",
+            Elf {
+                e_type: 4,
+                ..good.clone()
+            }
+            .bytes(),
+        ),
+    ];
+    // PT_INTERP variants: the path sits in the tail after the code.
+    let with_interp = |path: &[u8]| {
+        let mut e = good.clone();
+        let off = 64 + 3 * 56 + CODE.len() as u64;
+        let mut tail = CODE.to_vec();
+        tail.extend_from_slice(path);
+        e.tail = tail;
+        e.phdrs.insert(
+            0,
+            Phdr {
+                p_type: 3,
+                flags: 4,
+                offset: off,
+                vaddr: 0,
+                filesz: path.len() as u64,
+                memsz: path.len() as u64,
+            },
+        );
+        e.entry += 56;
+        e.phdrs[1].filesz += 56 + path.len() as u64;
+        e.phdrs[1].memsz = e.phdrs[1].filesz;
+        e.bytes()
+    };
+    let missing = dir.path().join("no-such-ld.so");
+    let not_elf = write_exe(
+        dir.path(),
+        "not-elf-ld.so",
+        b"#!/bin/sh\nexit 0\n and more bytes to pass 64 ......................",
+    );
+    let short = write_exe(dir.path(), "short-ld.so", b"\x7fELF");
+    let arm = write_exe(
+        dir.path(),
+        "arm-ld.so",
+        &Elf {
+            machine: 183,
+            ..good.clone()
+        }
+        .bytes(),
+    );
+    let cstr = |p: &Path| {
+        let mut v = p.as_os_str().as_encoded_bytes().to_vec();
+        v.push(0);
+        v
+    };
+    cases.push(("interp-missing", with_interp(&cstr(&missing))));
+    cases.push(("interp-not-elf", with_interp(&cstr(&not_elf))));
+    cases.push(("interp-short", with_interp(&cstr(&short))));
+    cases.push(("interp-wrong-machine", with_interp(&cstr(&arm))));
+    cases.push((
+        "interp-unterminated",
+        with_interp(b"/lib64/ld-linux-x86-64.so.2"),
+    ));
+    cases.push(("interp-empty", with_interp(b"\0\0")));
+    for (name, bytes) in &cases {
+        let p = write_exe(dir.path(), name, bytes);
+        let k = kernel_errno(&p).unwrap_or_else(|o| panic!("{name}: the kernel ran it: {o:?}"));
+        for memory in [false, true] {
+            let l = loader_run(&p, &[], &[], memory);
+            assert_eq!(
+                l.status.code(),
+                Some(126 + i32::from(k == "ENOENT")),
+                "{name}: {l:?}"
+            );
+            assert_eq!(loader_errno(&l), k, "{name} (memory: {memory}): {l:?}");
+        }
+    }
+    // Not a file the kernel will run: a directory, a file without an execute bit.
+    let noexec = dir.path().join("noexec");
+    std::fs::write(&noexec, good.bytes()).unwrap();
+    for p in [dir.path().to_path_buf(), noexec] {
+        let k = kernel_errno(&p).unwrap_or_else(|o| panic!("{p:?} ran: {o:?}"));
+        let l = loader_run(&p, &[], &[], false);
+        assert_eq!(loader_errno(&l), k, "{p:?}");
+    }
+    let l = loader_run(&dir.path().join("missing"), &[], &[], false);
+    assert_eq!(
+        (l.status.code(), loader_errno(&l).as_str()),
+        (Some(127), "ENOENT")
+    );
+}
+
+#[test]
+fn damage_the_kernel_finds_too_late_is_an_error_not_a_crash() {
+    // The kernel accepts these headers, passes its point of no return and then kills the
+    // process with SIGSEGV; the loader refuses them with the errno the kernel computed.
+    let dir = tempfile::tempdir().unwrap();
+    let good = Elf::printer(2, 0x40_0000);
+    let mut over = good.clone();
+    over.phdrs[0].vaddr = 0x7fff_ffff_0000;
+    over.phdrs[0].memsz = 0x10_0000;
+    over.entry = 0x7fff_ffff_0000 + 64;
+    let mut filesz_over_memsz = good.clone();
+    filesz_over_memsz.phdrs[0].memsz = 16;
+    let mut entry_out = good.clone();
+    entry_out.entry = 0x8000_0000_0000;
+    let no_load = Elf {
+        e_type: 3,
+        phdrs: vec![good.phdrs[1].clone()],
+        ..good.clone()
+    };
+    for (name, e) in [
+        ("segment-over-the-address-space", over),
+        ("filesz-over-memsz", filesz_over_memsz),
+        ("entry-out-of-range", entry_out),
+        ("no-pt-load", no_load),
+    ] {
+        let p = write_exe(dir.path(), name, &e.bytes());
+        let k = kernel_run(&p, &[], &[]).unwrap();
+        assert_eq!(k.status.signal(), Some(libc::SIGSEGV), "{name}: {k:?}");
+        // The model predicts the same death.
+        let input = forkexec::model::ExecInput::from_current_process(
+            p.as_os_str().as_encoded_bytes().to_vec(),
+            vec![p.as_os_str().as_encoded_bytes().to_vec()],
+            vec![],
+        )
+        .unwrap();
+        let fs = forkexec::model::HostFileSystem::new(None).unwrap();
+        let plan = forkexec::model::evaluate(&input, &fs);
+        assert_eq!(
+            plan.outcome,
+            forkexec::model::Outcome::Killed(libc::SIGSEGV),
+            "{name}"
+        );
+        for memory in [false, true] {
+            let l = loader_run(&p, &[], &[], memory);
+            assert_eq!(l.status.code(), Some(126), "{name}: {l:?}");
+            assert_eq!(loader_errno(&l), "EINVAL", "{name}: {l:?}");
+            assert!(
+                String::from_utf8_lossy(&l.stderr).contains("SIGSEGV"),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn plan_json_describes_a_dynamic_program() {
+    let o = Command::new(FORKEXEC)
+        .args(["load", "--plan", "--json", "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["program"]["placement"], "dyn_base");
+    assert_eq!(v["interpreter"]["placement"], "anywhere");
+    assert_eq!(v["entry"], v["interpreter"]["entry"]);
+    let auxv = v["stack"]["auxv"].as_array().unwrap();
+    let get = |k: &str| {
+        auxv.iter()
+            .find(|a| a["key"] == k)
+            .map(|a| a["value"].clone())
+    };
+    assert_eq!(get("AT_ENTRY"), Some(v["program"]["entry"].clone()));
+    assert_eq!(get("AT_BASE"), Some(v["interpreter"]["start"].clone()));
+    assert_eq!(get("AT_PHNUM"), Some(v["program"]["phnum"].clone()));
+    assert_eq!(auxv.last().unwrap()["key"], "AT_NULL");
+    let o = Command::new(FORKEXEC)
+        .args(["load", "--plan", "--json", "--", "/"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"]["errno"], "EACCES");
+}
