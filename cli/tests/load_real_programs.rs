@@ -196,6 +196,11 @@ fn loader_run(prog: &Path, args: &[&str], env: &[(&str, &str)], memory: bool) ->
 /// fds, signal dispositions and mask), so whatever the program reports of that state is
 /// expected to be equal too.
 fn same_as_kernel(prog: &Path, args: &[&str]) -> Output {
+    same_as_kernel_in(prog, args, &[false, true])
+}
+
+/// [`same_as_kernel`] for the given loader modes (false: from the file, true: from memory).
+fn same_as_kernel_in(prog: &Path, args: &[&str], modes: &[bool]) -> Output {
     let env = [("A", "1"), ("LONGER_NAME", "some value")];
     let k = output(
         Command::new(prog)
@@ -204,7 +209,7 @@ fn same_as_kernel(prog: &Path, args: &[&str]) -> Output {
             .envs(env.iter().copied()),
     )
     .unwrap();
-    for memory in [false, true] {
+    for &memory in modes {
         let l = loader_run(prog, args, &env, memory);
         assert_eq!(
             String::from_utf8_lossy(&l.stdout),
@@ -553,4 +558,46 @@ fn plan_json_describes_a_dynamic_program() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["error"]["errno"], "EACCES");
+}
+
+#[test]
+fn scripts_run_their_interpreter_as_the_kernel_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // An interpreter with its argument, and the script path in argv.
+    let s = write_exe(d, "args.sh", b"#!/bin/sh  -eu \necho \"$0|$*|$A\"\n");
+    let k = same_as_kernel_in(&s, &["x", "y z"], &[false]);
+    let expect = format!("{}|x y z|1\n", s.display());
+    assert_eq!(String::from_utf8_lossy(&k.stdout), expect);
+    // Five nested scripts run; a sixth is ELOOP.
+    let mut next = "/bin/sh".to_string();
+    let mut chain = Vec::new();
+    for i in 0..6 {
+        let body = format!("#!{next}\necho depth {i} \"$0\" \"$@\"\n");
+        let p = write_exe(d, &format!("s{i}"), body.as_bytes());
+        next = p.display().to_string();
+        chain.push(p);
+    }
+    let k = same_as_kernel_in(&chain[4], &["arg"], &[false]);
+    assert!(k.status.success(), "{k:?}");
+    assert_eq!(kernel_errno(&chain[5]).ok().as_deref(), Some("ELOOP"));
+    assert_eq!(
+        loader_errno(&loader_run(&chain[5], &[], &[], false)),
+        "ELOOP"
+    );
+    // A missing interpreter is ENOENT; a script from memory cannot run (ENOEXEC).
+    let missing = write_exe(d, "missing.sh", b"#!/no/such/interpreter\n");
+    assert_eq!(kernel_errno(&missing).ok().as_deref(), Some("ENOENT"));
+    assert_eq!(
+        loader_errno(&loader_run(&missing, &[], &[], false)),
+        "ENOENT"
+    );
+    assert_eq!(loader_errno(&loader_run(&s, &[], &[], true)), "ENOEXEC");
+    // A #! line with no interpreter: ENOEXEC from both.
+    let empty = write_exe(d, "empty.sh", b"#!   \n");
+    assert_eq!(kernel_errno(&empty).ok().as_deref(), Some("ENOEXEC"));
+    assert_eq!(
+        loader_errno(&loader_run(&empty, &[], &[], false)),
+        "ENOEXEC"
+    );
 }

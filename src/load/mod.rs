@@ -12,6 +12,7 @@
 //! Files, one per concept (after gVisor's `pkg/sentry/loader`):
 //! - [`elf`]: one ELF file, parsed and checked with the model's parser and the kernel's rules;
 //! - [`interpreter`]: opening the program and its PT_INTERP file as `open_exec` would;
+//! - [`script`]: `#!` scripts (files only), followed to the ELF program that runs;
 //! - [`vdso`]: the vDSO handed on (the current process's);
 //! - [`plan`]: the pure plan: segments, placement, entry, brk, the initial stack bytes;
 //! - [`loader`]: carrying the plan out, then the jump (`crate::sys::jump`).
@@ -34,6 +35,7 @@ mod error;
 pub mod interpreter;
 pub mod loader;
 pub mod plan;
+pub mod script;
 pub mod vdso;
 
 pub use error::LoadError;
@@ -81,15 +83,16 @@ fn prepare(
 
 /// Runs the program at `path` in this process, like `execve(path, argv, envp)` done in user
 /// space. Its segments are mapped from the file; its PT_INTERP loader is read from the file
-/// system. Returns only on failure, with the errno execve would give.
+/// system; a `#!` script runs its interpreter, as the kernel does. Returns only on failure, with the errno execve would give.
 pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
     let path = path.as_ref();
-    let prepared = interpreter::open_exec(path, "the program").and_then(|file| {
+    let prepared = script::resolve(path, argv).and_then(|r| {
         prepare(
-            &file.bytes,
-            Some(file.file.as_fd()),
-            argv,
+            &r.file.bytes,
+            Some(r.file.file.as_fd()),
+            &r.argv,
             envp,
+            // AT_EXECFN and the thread name stay the path given, script or not.
             path.as_os_str().as_bytes(),
         )
     });
@@ -102,9 +105,16 @@ pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> 
 /// Runs the ELF program in `bytes` in this process, copying its segments into fresh memory
 /// (no file is needed: a program received over a socket or decompressed runs as it is).
 /// A PT_INTERP loader is still read from the file system. AT_EXECFN is argv[0] (empty without
-/// one). Returns only on failure.
+/// one). A `#!` script is refused (ENOEXEC): its interpreter would need a path to open it by.
+/// Returns only on failure.
 pub fn exec_memory(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
     let execfn = argv.first().map(Vec::as_slice).unwrap_or(b"");
+    if bytes.starts_with(b"#!") {
+        return LoadError::new(
+            libc::ENOEXEC,
+            "a #! script runs only from a file (its interpreter opens it by path)",
+        );
+    }
     match prepare(bytes, None, argv, envp, execfn) {
         Ok(p) => p.run(),
         Err(e) => e,
@@ -151,15 +161,16 @@ pub fn plan_memory(
     plan::plan_images(&input, &program, interp_image.as_ref())
 }
 
-/// [`plan_memory`] for the file at `path`, with the same checks as [`exec_file`].
+/// [`plan_memory`] for the file at `path`, with the same checks as [`exec_file`] (and `#!`
+/// scripts followed to the program that runs).
 pub fn plan_file(
     path: impl AsRef<Path>,
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
 ) -> Result<LoadPlan, LoadError> {
     let path = path.as_ref();
-    let file = interpreter::open_exec(path, "the program")?;
-    plan_memory(&file.bytes, argv, envp, path.as_os_str().as_bytes())
+    let r = script::resolve(path, argv)?;
+    plan_memory(&r.file.bytes, &r.argv, envp, path.as_os_str().as_bytes())
 }
 
 /// The fuzz entry point for the planning step: never panics, whatever `data` holds.
