@@ -211,6 +211,7 @@ fn plan_json(plan: &LoadPlan) -> serde_json::Value {
         "interpreter": plan.interpreter.as_ref().map(image_json),
         "entry": plan.entry,
         "brk": plan.brk,
+        "mm": plan.mm,
         "stack": {
             "top": s.top,
             "size": s.size,

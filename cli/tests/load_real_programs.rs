@@ -290,6 +290,16 @@ fn report_matches(prog: &Path, dynamic: bool) {
         "AT_BASE: {text}"
     );
     assert!(text.contains("heap ok\nbss zero 1\n"), "{text}");
+    // The kernel knows the new program's layout: its heap, its auxv, its command line.
+    assert!(text.contains("proc auxv matches 1\n"), "{text}");
+    assert!(text.contains("brk after bss 1\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cmdline [{}] [first] [second arg]\n",
+            prog.display()
+        )),
+        "{text}"
+    );
     assert_eq!(k.status.code(), Some(43));
 }
 

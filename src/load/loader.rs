@@ -11,16 +11,19 @@
 //!    or fresh pages filled by copy (from memory), bss tail zeroed, final protection set;
 //!    write the stack image;
 //! 5. the point of no return: give the holes back, close the close-on-exec fds, set the
-//!    thread name, reset caught signal handlers, the alternate signal stack and rseq, jump.
+//!    thread name, reset caught signal handlers and the alternate signal stack, record the
+//!    layout (PR_SET_MM_MAP), unregister rseq, jump.
 //!
 //! Every step up to 4 can fail, and a failure there unmaps what was reserved (the regions'
 //! drop): the process is left as it was and the error is returned. Step 5 cannot fail.
 //!
 //! The current program's mappings stay: the loader runs in free address space, as a userland
-//! exec must (the code doing the loading lives in those mappings until the jump). The heap
-//! (brk) also stays the current program's: the new program's first brk() extends it. The
-//! kernel's brk start is in the plan for reference; setting it needs CAP_SYS_RESOURCE
-//! (prctl PR_SET_MM) and buys nothing a C library needs.
+//! exec must (the code doing the loading lives in those mappings until the jump), and they
+//! are the current program's, which may still use them until then. The kernel learns the new
+//! program's layout with PR_SET_MM_MAP (no privilege needed): brk() then grows a heap after
+//! the new program's bss, randomized as the kernel's, and /proc/PID/cmdline, environ and
+//! auxv show the new program. /proc/PID/exe keeps naming the loader: replacing it needs
+//! CAP_CHECKPOINT_RESTORE and the old file unmapped.
 
 use super::elf::{ElfImage, Role};
 use super::error::LoadError;
@@ -38,6 +41,9 @@ pub const UNLIMITED_STACK_BYTES: u64 = 256 << 20;
 pub const MIN_STACK_BYTES: u64 = 128 << 10;
 /// Random bits of a PIE's base, in pages (the kernel's mmap_rnd_bits default on x86_64).
 const DYN_BASE_RANDOM_BITS: u32 = 28;
+/// The heap start moves up by less than this many pages (1 GiB), as arch_randomize_brk does
+/// for a 64-bit process.
+const BRK_RANDOM_PAGES: u64 = (1 << 30) / ELF_PAGE;
 /// Random bases tried for a PIE before letting mmap choose.
 const DYN_BASE_TRIES: usize = 8;
 
@@ -69,6 +75,8 @@ pub struct Prepared {
     images: Vec<(Region, Vec<(usize, usize)>)>,
     stack: Region,
     name: Vec<u8>,
+    /// The heap start: the plan's, moved up by up to 1 GiB at random (arch_randomize_brk).
+    brk: u64,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], LoadError> {
@@ -347,11 +355,24 @@ pub fn prepare(req: &Request<'_>) -> Result<Prepared, LoadError> {
         .next()
         .unwrap_or(req.execfn)
         .to_vec();
+    // With full randomization the kernel moves the heap up to 1 GiB at random, and a static
+    // PIE's heap (its image lies in the mmap area, with no room to grow) to ELF_ET_DYN_BASE.
+    let brk = if randomization_full() {
+        let base = if plan.program.placement == Placement::Anywhere {
+            (ELF_ET_DYN_BASE + ELF_PAGE - 1) & !(ELF_PAGE - 1)
+        } else {
+            plan.brk
+        };
+        base + (random_u64()? % BRK_RANDOM_PAGES) * ELF_PAGE
+    } else {
+        plan.brk
+    };
     Ok(Prepared {
         plan,
         images,
         stack: stack_region,
         name,
+        brk,
     })
 }
 
@@ -371,6 +392,41 @@ fn cloexec_fds() -> Vec<i32> {
                 .is_ok_and(|flags| flags & libc::FD_CLOEXEC as usize != 0)
         })
         .collect()
+}
+
+/// Whether /proc/sys/kernel/randomize_va_space is 2 (the heap start is randomized too).
+fn randomization_full() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
+        .map(|s| s.trim() == "2")
+        .unwrap_or(true)
+}
+
+/// Tells the kernel the new program's layout (PR_SET_MM_MAP): its heap starts at `brk` (so
+/// brk() grows it, not the loader's heap), and /proc/PID/cmdline, environ, auxv and stat
+/// describe it. Best effort: without CONFIG_CHECKPOINT_RESTORE the program still runs, with
+/// the loader's heap and /proc entries. Allocates nothing after the call.
+#[cfg(target_arch = "x86_64")]
+fn record_layout(plan: &LoadPlan, brk: u64) {
+    let m = &plan.mm;
+    let map = crate::sys::mm::MmMap {
+        start_code: m.start_code,
+        end_code: m.end_code,
+        start_data: m.start_data,
+        end_data: m.end_data,
+        start_brk: brk,
+        brk,
+        start_stack: m.start_stack,
+        arg_start: m.arg_start,
+        arg_end: m.arg_end,
+        env_start: m.env_start,
+        env_end: m.env_end,
+        ..Default::default()
+    };
+    let auxv: Vec<u64> = plan.stack.auxv.iter().flat_map(|&(k, v)| [k, v]).collect();
+    if crate::sys::mm::set_mm_map(&map, Some(&auxv)).is_err() {
+        // An auxv larger than the kernel keeps (saved_auxv) is EINVAL: try without it.
+        let _ = crate::sys::mm::set_mm_map(&map, None);
+    }
 }
 
 /// Whether /proc/sys/kernel/randomize_va_space is on (the kernel's stack gap needs it).
@@ -396,6 +452,7 @@ impl Prepared {
             images,
             stack,
             name,
+            brk,
         } = self;
         // execve closes the close-on-exec fds (those of the files just loaded were closed by
         // the caller before this call).
@@ -413,6 +470,7 @@ impl Prepared {
         }
         jump::reset_signal_handlers();
         jump::disable_altstack();
+        record_layout(&plan, brk);
         let (rsp, entry) = (plan.stack.rsp as usize, plan.entry as usize);
         // Nothing below may allocate or free: the plan's memory is simply left behind.
         std::mem::forget(plan);

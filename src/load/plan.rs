@@ -206,6 +206,32 @@ pub struct StackPlan {
     pub executable: bool,
 }
 
+/// What execve records about the new program in its mm (and shows in /proc/PID/stat,
+/// cmdline, environ): code and data bounds, the heap start, the stack, the strings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MmLayout {
+    /// Lowest start of an executable segment (u64::MAX without one, as in the kernel).
+    pub start_code: u64,
+    /// Highest end of an executable segment's file bytes.
+    pub end_code: u64,
+    /// Highest segment start.
+    pub start_data: u64,
+    /// Highest end of a segment's file bytes.
+    pub end_data: u64,
+    /// Where the heap starts (before brk randomization).
+    pub start_brk: u64,
+    /// The initial stack pointer.
+    pub start_stack: u64,
+    /// The argv strings.
+    pub arg_start: u64,
+    /// One past them.
+    pub arg_end: u64,
+    /// The envp strings.
+    pub env_start: u64,
+    /// One past them.
+    pub env_end: u64,
+}
+
 /// Everything a load does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadPlan {
@@ -220,6 +246,8 @@ pub struct LoadPlan {
     pub brk: u64,
     /// The initial stack.
     pub stack: StackPlan,
+    /// The layout execve records (PR_SET_MM_MAP gives it to the kernel).
+    pub mm: MmLayout,
 }
 
 /// Everything [`plan_load`] needs.
@@ -502,7 +530,10 @@ pub fn plan_images(
     let executable = program.exec_stack;
     let entry = interp.as_ref().map_or(prog.entry, |i| i.entry);
     let brk = prog.end;
+    let mut mm = mm_layout(&prog, &layout.strings, argv, input.envp);
+    mm.start_stack = layout.rsp;
     Ok(LoadPlan {
+        mm,
         program: prog,
         interpreter: interp,
         entry,
@@ -517,6 +548,40 @@ pub fn plan_images(
             executable,
         },
     })
+}
+
+/// The mm fields as `load_elf_binary` and `create_elf_tables` set them.
+fn mm_layout(
+    prog: &ImagePlan,
+    strings: &stack::StringAddresses,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> MmLayout {
+    let mut m = MmLayout {
+        start_code: u64::MAX,
+        start_brk: prog.end,
+        ..MmLayout::default()
+    };
+    for s in &prog.segments {
+        let file_end = s.vaddr + s.filesz;
+        if s.prot.0 & libc::PROT_EXEC != 0 {
+            m.start_code = m.start_code.min(s.vaddr);
+            m.end_code = m.end_code.max(file_end);
+        }
+        m.start_data = m.start_data.max(s.vaddr);
+        m.end_data = m.end_data.max(file_end);
+    }
+    let end_of = |addrs: &[u64], strs: &[Vec<u8>]| {
+        addrs
+            .last()
+            .zip(strs.last())
+            .map(|(a, s)| a + s.len() as u64 + 1)
+    };
+    m.arg_start = strings.argv.first().copied().unwrap_or(0);
+    m.arg_end = end_of(&strings.argv, argv).unwrap_or(m.arg_start);
+    m.env_start = strings.envp.first().copied().unwrap_or(m.arg_end);
+    m.env_end = end_of(&strings.envp, envp).unwrap_or(m.env_start);
+    m
 }
 
 /// The bytes from rsp to the top of the stack.

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 extern char **environ;
+extern char end;
 static char bss[100000];
 
 static void status_line(const char *key) {
@@ -20,6 +22,12 @@ static void status_line(const char *key) {
 }
 
 int main(int argc, char **argv) {
+  /* The heap starts after the bss, moved up by less than 1 GiB (plus what the C library
+   * took before main); a static PIE's starts at ELF_ET_DYN_BASE instead. */
+  long from_end = (char *)sbrk(0) - &end;
+  long from_base = (char *)sbrk(0) - (char *)0x555555555000L;
+  int brk_ok = (from_end >= 0 && from_end < (1025L << 20)) ||
+               (getauxval(AT_BASE) == 0 && from_base >= 0 && from_base < (1025L << 20));
   printf("argc %d\n", argc);
   for (int i = 0; i < argc; i++) printf("argv[%d] %s\n", i, argv[i]);
   char **e = environ;
@@ -38,6 +46,25 @@ int main(int argc, char **argv) {
     }
   }
   printf("phdr-entry %#lx\n", getauxval(AT_PHDR) - getauxval(AT_ENTRY));
+  /* /proc/self/auxv is the kernel's copy of the auxv: the same pairs. */
+  Elf64_auxv_t *stack_auxv = (Elf64_auxv_t *)(e + 1);
+  unsigned char buf[1024];
+  FILE *fa = fopen("/proc/self/auxv", "r");
+  size_t n = fa ? fread(buf, 1, sizeof buf, fa) : 0;
+  if (fa) fclose(fa);
+  size_t want = 0;
+  while (stack_auxv[want].a_type != AT_NULL) want++;
+  want = (want + 1) * sizeof(Elf64_auxv_t);
+  printf("proc auxv matches %d\n", n == want && !memcmp(buf, stack_auxv, want));
+  char cmd[4096];
+  FILE *fc = fopen("/proc/self/cmdline", "r");
+  size_t cn = fc ? fread(cmd, 1, sizeof cmd, fc) : 0;
+  if (fc) fclose(fc);
+  size_t off = 0;
+  printf("cmdline");
+  while (off < cn) { printf(" [%s]", cmd + off); off += strlen(cmd + off) + 1; }
+  printf("\n");
+  printf("brk after bss %d\n", brk_ok);
   unsigned char *r = (unsigned char *)getauxval(AT_RANDOM);
   int nz = 0;
   for (int i = 0; i < 16; i++) nz |= r[i];
