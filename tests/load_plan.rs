@@ -365,3 +365,24 @@ proptest! {
         let _ = fuzz_plan(&data);
     }
 }
+
+#[test]
+fn exec_in_a_process_with_threads_is_refused_and_bad_input_returns() {
+    // The test harness runs this on a thread of its own; park another one to be sure.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        let _ = rx.recv();
+    });
+    let argv = vec![b"true".to_vec()];
+    let e = forkexec::load::exec_file("/bin/true", &argv, &[]);
+    assert_eq!(e.errno.0, libc::EBUSY, "{e}");
+    // Bad input is judged before the thread check, as execve judges the file first.
+    let e = forkexec::load::exec_memory(b"\x7fELF garbage", &argv, &[]);
+    assert_eq!(e.errno.0, libc::ENOEXEC, "{e}");
+    let e = forkexec::load::exec_file("/no/such/file", &argv, &[]);
+    assert_eq!(e.errno.0, libc::ENOENT, "{e}");
+    let e = forkexec::load::exec_file("/", &argv, &[]);
+    assert_eq!(e.errno.0, libc::EACCES, "{e}");
+    tx.send(()).unwrap();
+    t.join().unwrap();
+}

@@ -151,10 +151,29 @@ fn plan_text(plan: &LoadPlan) -> String {
     if let Some(i) = &plan.interpreter {
         image_text(&mut out, "interpreter", i);
     }
+    let heap = if plan.program.placement == Placement::Anywhere {
+        // A static PIE lies in the mmap area; the kernel starts its heap elsewhere.
+        "; with ASLR on the heap starts at ELF_ET_DYN_BASE + up to 1 GiB instead".to_string()
+    } else {
+        ", moved up to 1 GiB at random when ASLR is on".to_string()
+    };
     let _ = writeln!(
         out,
-        "start at {:#x}; brk would start at {:#x}",
+        "start at {:#x}; heap (brk) from {:#x}{heap}",
         plan.entry, plan.brk
+    );
+    let m = &plan.mm;
+    let _ = writeln!(
+        out,
+        "mm: code {:#x}..{:#x}, data {:#x}..{:#x}, args {:#x}..{:#x}, env {:#x}..{:#x}",
+        m.start_code,
+        m.end_code,
+        m.start_data,
+        m.end_data,
+        m.arg_start,
+        m.arg_end,
+        m.env_start,
+        m.env_end
     );
     let s = &plan.stack;
     let _ = writeln!(

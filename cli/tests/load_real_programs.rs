@@ -611,3 +611,35 @@ fn scripts_run_their_interpreter_as_the_kernel_does() {
         "ENOEXEC"
     );
 }
+
+#[test]
+fn addresses_this_process_uses_are_refused_not_overwritten() {
+    // Without randomization the forkexec binary (a PIE) sits at 0x555555554000; an ET_EXEC
+    // program that wants that address runs under the kernel but cannot be loaded in place.
+    let setarch = Path::new("/usr/bin/setarch");
+    if !setarch.exists() {
+        eprintln!("skipping: no setarch to turn randomization off");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_exe(
+        dir.path(),
+        "at-dyn-base",
+        &Elf::printer(2, 0x5555_5555_4000).bytes(),
+    );
+    let k = output(Command::new(setarch).args(["x86_64", "-R"]).arg(&p)).unwrap();
+    assert_eq!(k.status.code(), Some(42), "{k:?}");
+    let l = output(
+        Command::new(setarch)
+            .args(["x86_64", "-R", FORKEXEC, "load", "--"])
+            .arg(&p),
+    )
+    .unwrap();
+    if String::from_utf8_lossy(&l.stderr).contains("setarch") {
+        eprintln!("skipping: setarch failed: {l:?}");
+        return;
+    }
+    assert_eq!(l.status.code(), Some(126), "{l:?}");
+    assert_eq!(loader_errno(&l), "EEXIST", "{l:?}");
+    assert!(String::from_utf8_lossy(&l.stderr).contains("already uses"));
+}

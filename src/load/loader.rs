@@ -1,8 +1,9 @@
 //! Carrying a [`LoadPlan`] out in the current process.
 //!
 //! The order, and why:
-//! 1. refuse a process with other threads (EBUSY): the kernel kills them at exec; we cannot,
-//!    and they would keep running inside the new program's address space;
+//! 1. parse and check the program and its interpreter ([`super::elf`]), then refuse a process
+//!    with other threads (EBUSY): the kernel kills them at exec; we cannot, and they would keep
+//!    running inside the new program's address space;
 //! 2. reserve address space for each image (PROT_NONE): ET_EXEC at its p_vaddr and a PIE at
 //!    ELF_ET_DYN_BASE + random with MAP_FIXED_NOREPLACE, an interpreter or a static PIE where
 //!    mmap chooses; then the stack (the soft RLIMIT_STACK, capped, with a guard page below);
@@ -130,8 +131,15 @@ fn reserve_image(img: &ElfImage, has_interp: bool) -> Result<Region, LoadError> 
             .map_err(|e| in_use(e, what, img.first, span)),
         Placement::DynBase => {
             let task = img.header.class.task_size();
-            for _ in 0..DYN_BASE_TRIES {
-                let rnd = (random_u64()? & ((1 << DYN_BASE_RANDOM_BITS) - 1)) * ELF_PAGE;
+            let randomize = randomization_on();
+            for attempt in 0..DYN_BASE_TRIES {
+                // Without randomization the kernel uses ELF_ET_DYN_BASE itself; try that
+                // first (it is often where this process's own image is), then random bases.
+                let rnd = if attempt == 0 && !randomize {
+                    0
+                } else {
+                    (random_u64()? & ((1 << DYN_BASE_RANDOM_BITS) - 1)) * ELF_PAGE
+                };
                 let base = (ELF_ET_DYN_BASE + rnd) & !(img.align - 1);
                 if base.saturating_add(span) > task {
                     continue;
@@ -267,12 +275,6 @@ fn holes(region: &Region, img: &ImagePlan) -> Vec<(usize, usize)> {
 
 /// Loads `req` into free address space: every step that can fail (see the module docs).
 pub fn prepare(req: &Request<'_>) -> Result<Prepared, LoadError> {
-    if let Some(n) = thread_count().filter(|&n| n > 1) {
-        return Err(LoadError::new(
-            libc::EBUSY,
-            format!("this process has {n} threads; a userland exec needs to be the only one (the kernel would kill the others)"),
-        ));
-    }
     let program = ElfImage::parse(req.program, Role::Program)?;
     let interp = match (&program.interp, req.interpreter) {
         (None, _) => None,
@@ -284,6 +286,13 @@ pub fn prepare(req: &Request<'_>) -> Result<Prepared, LoadError> {
         }
         (Some(_), Some(b)) => Some(ElfImage::parse(b, Role::Interpreter)?),
     };
+    // Checked after the files, as the kernel kills other threads only once they passed.
+    if let Some(n) = thread_count().filter(|&n| n > 1) {
+        return Err(LoadError::new(
+            libc::EBUSY,
+            format!("this process has {n} threads; a userland exec needs to be the only one (the kernel would kill the others)"),
+        ));
+    }
     let prog_region = reserve_image(&program, interp.is_some())?;
     let interp_region = match &interp {
         Some(i) => Some(reserve_image(i, false)?),

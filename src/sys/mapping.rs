@@ -277,3 +277,35 @@ impl Drop for Region {
         unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_region_leaves_the_address_space_as_it_was() {
+        let r = Region::reserve(Where::Anywhere { align: 1 << 16 }, 4 * PAGE).unwrap();
+        let addr = r.addr();
+        assert_eq!(addr % (1 << 16), 0);
+        r.fill(PAGE, 2 * PAGE, 10, b"hello", libc::PROT_READ)
+            .unwrap();
+        // Out of the region: refused, nothing touched.
+        assert_eq!(
+            r.fill(3 * PAGE, 2 * PAGE, 0, &[], 0),
+            Err(Errno(libc::EINVAL))
+        );
+        assert_eq!(
+            r.fill(0, PAGE, PAGE - 2, b"abc", 0),
+            Err(Errno(libc::EINVAL))
+        );
+        // Anything mapped in the range makes an exact reservation fail with EEXIST.
+        assert_eq!(
+            Region::reserve(Where::Exactly(addr), PAGE).unwrap_err(),
+            Errno(libc::EEXIST)
+        );
+        drop(r);
+        // Free again: the exact reservation now succeeds.
+        let again = Region::reserve(Where::Exactly(addr), 4 * PAGE).unwrap();
+        assert_eq!(again.addr(), addr);
+    }
+}
