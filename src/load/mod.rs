@@ -104,7 +104,7 @@ pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> 
 
 /// Runs the ELF program in `bytes` in this process, copying its segments into fresh memory
 /// (no file is needed: a program received over a socket or decompressed runs as it is).
-/// A PT_INTERP loader is still read from the file system. AT_EXECFN is argv[0] (empty without
+/// A PT_INTERP loader is still read from the file system. AT_EXECFN is `argv[0]` (empty without
 /// one). A `#!` script is refused (ENOEXEC): its interpreter would need a path to open it by.
 /// Returns only on failure.
 pub fn exec_memory(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
