@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
 
 extern char **environ;
 extern char end;
@@ -65,6 +68,13 @@ int main(int argc, char **argv) {
   while (off < cn) { printf(" [%s]", cmd + off); off += strlen(cmd + off) + 1; }
   printf("\n");
   printf("brk after bss %d\n", brk_ok);
+#if __has_include(<sys/rseq.h>)
+  /* The C library registered its rseq area (the loader's own was unregistered first). */
+  if (__rseq_size) {
+    struct rseq *rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+    printf("rseq registered %d\n", (int)rs->cpu_id >= 0);
+  }
+#endif
   unsigned char *r = (unsigned char *)getauxval(AT_RANDOM);
   int nz = 0;
   for (int i = 0; i < 16; i++) nz |= r[i];
