@@ -147,6 +147,31 @@ impl Region {
         data: &[u8],
         prot: i32,
     ) -> Result<(), Errno> {
+        self.fill_with(offset, len, at, data, prot, 0)
+    }
+
+    /// [`Region::fill`] with MAP_NORESERVE: no swap space is set aside for pages never
+    /// touched, as for a stack that may grow to the rlimit but rarely does.
+    pub fn fill_lazy(
+        &self,
+        offset: usize,
+        len: usize,
+        at: usize,
+        data: &[u8],
+        prot: i32,
+    ) -> Result<(), Errno> {
+        self.fill_with(offset, len, at, data, prot, libc::MAP_NORESERVE)
+    }
+
+    fn fill_with(
+        &self,
+        offset: usize,
+        len: usize,
+        at: usize,
+        data: &[u8],
+        prot: i32,
+        extra_flags: i32,
+    ) -> Result<(), Errno> {
         if len == 0 {
             return Ok(());
         }
@@ -162,7 +187,7 @@ impl Region {
                 start as *mut libc::c_void,
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | extra_flags,
                 -1,
                 0,
             )
