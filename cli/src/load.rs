@@ -10,6 +10,11 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "The program replaces forkexec in this process, as with execve: its exit status is \
+forkexec's. If it cannot be loaded, forkexec exits with 127 (not found) or 126 and prints the \
+errno execve would give and why; nothing has changed by then."
+)]
 pub struct LoadArgs {
     /// Print the load plan (segments, addresses, entry, stack) instead of running.
     #[arg(long)]

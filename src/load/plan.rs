@@ -179,7 +179,8 @@ pub struct ImagePlan {
     pub holes: Vec<(u64, u64)>,
     /// e_entry + bias.
     pub entry: u64,
-    /// AT_PHDR: the address of the program headers in memory (0 when no segment holds them).
+    /// AT_PHDR: the address of the program headers in memory (the bias alone when no segment
+    /// holds them, as in the kernel).
     pub phdr: u64,
     /// e_phnum.
     pub phnum: u16,
