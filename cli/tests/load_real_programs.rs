@@ -643,3 +643,145 @@ fn addresses_this_process_uses_are_refused_not_overwritten() {
     assert_eq!(loader_errno(&l), "EEXIST", "{l:?}");
     assert!(String::from_utf8_lossy(&l.stderr).contains("already uses"));
 }
+
+/// The code of a program that writes its rsp and then its whole initial stack, from rsp to
+/// the top (found from AT_EXECFN: its string ends 8 bytes below the top), and exits 0.
+///
+/// ```text
+/// _start: mov rbx,rsp ; mov rcx,[rsp] ; lea rsi,[rsp+rcx*8+16]     ; envp
+/// skip:   cmp qword ptr [rsi],0 ; je aux ; add rsi,8 ; jmp skip
+/// aux:    add rsi,8
+/// find:   mov rax,[rsi] ; cmp rax,31 ; je found ; test rax,rax ; jz fail ; add rsi,16 ; jmp find
+/// found:  mov rdi,[rsi+8] ; xor edx,edx
+/// len:    cmp byte ptr [rdi+rdx],0 ; je got ; inc rdx ; jmp len
+/// got:    lea rdx,[rdi+rdx+9] ; sub rdx,rbx ; add rdx,8            ; top - rsp + 8
+///         mov [rbx-8],rbx ; lea rsi,[rbx-8] ; mov edi,1 ; mov eax,1 ; syscall
+///         xor edi,edi ; mov eax,231 ; syscall
+/// fail:   mov edi,1 ; mov eax,231 ; syscall
+/// ```
+const STACK_DUMP: [u8; 118] = [
+    0x48, 0x89, 0xe3, 0x48, 0x8b, 0x0c, 0x24, 0x48, 0x8d, 0x74, 0xcc, 0x10, 0x48, 0x83, 0x3e, 0x00,
+    0x74, 0x06, 0x48, 0x83, 0xc6, 0x08, 0xeb, 0xf4, 0x48, 0x83, 0xc6, 0x08, 0x48, 0x8b, 0x06, 0x48,
+    0x83, 0xf8, 0x1f, 0x74, 0x0b, 0x48, 0x85, 0xc0, 0x74, 0x40, 0x48, 0x83, 0xc6, 0x10, 0xeb, 0xec,
+    0x48, 0x8b, 0x7e, 0x08, 0x31, 0xd2, 0x80, 0x3c, 0x17, 0x00, 0x74, 0x05, 0x48, 0xff, 0xc2, 0xeb,
+    0xf5, 0x48, 0x8d, 0x54, 0x17, 0x09, 0x48, 0x29, 0xda, 0x48, 0x83, 0xc2, 0x08, 0x48, 0x89, 0x5b,
+    0xf8, 0x48, 0x8d, 0x73, 0xf8, 0xbf, 0x01, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f,
+    0x05, 0x31, 0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xbf, 0x01, 0x00, 0x00, 0x00, 0xb8,
+    0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05,
+];
+
+/// A stack dump made position-independent: the argv and envp pointers and the auxv values
+/// that point into the stack become distances below the top, the 16 AT_RANDOM bytes are
+/// blanked, and so is AT_SYSINFO_EHDR (the vDSO is where each process has it).
+fn normalized_stack(dump: &[u8]) -> Vec<u8> {
+    assert!(
+        dump.len() > 16 && dump.len() & 7 == 0,
+        "{} bytes",
+        dump.len()
+    );
+    let rsp = u64::from_ne_bytes(dump[..8].try_into().unwrap());
+    let mut image = dump[8..].to_vec();
+    let top = rsp + image.len() as u64;
+    let word = |img: &[u8], i: usize| u64::from_ne_bytes(img[i..i + 8].try_into().unwrap());
+    let set = |img: &mut Vec<u8>, i: usize, v: u64| img[i..i + 8].copy_from_slice(&v.to_ne_bytes());
+    let argc = word(&image, 0) as usize;
+    let mut i = 8;
+    // argv[], NULL, envp[], NULL: pointers into the stack.
+    for _ in 0..2 {
+        loop {
+            let w = word(&image, i);
+            if w != 0 {
+                assert!((rsp..top).contains(&w), "pointer {w:#x} outside the stack");
+                set(&mut image, i, top - w);
+            }
+            i += 8;
+            if w == 0 {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        argc,
+        image[8..].chunks(8).position(|c| c == [0; 8]).unwrap()
+    );
+    let mut random = None;
+    loop {
+        let (key, val) = (word(&image, i), word(&image, i + 8));
+        match key {
+            // AT_PLATFORM, AT_RANDOM, AT_EXECFN point into the stack.
+            15 | 25 | 31 => {
+                assert!((rsp..top).contains(&val), "auxv {key} = {val:#x}");
+                set(&mut image, i + 8, top - val);
+                if key == 25 {
+                    random = Some((val - rsp) as usize);
+                }
+            }
+            33 => {
+                assert_ne!(val, 0, "AT_SYSINFO_EHDR");
+                set(&mut image, i + 8, 0);
+            }
+            _ => {}
+        }
+        i += 16;
+        if key == 0 {
+            break;
+        }
+    }
+    let r = random.expect("AT_RANDOM");
+    image[r..r + 16].fill(0);
+    image
+}
+
+#[test]
+fn the_initial_stack_is_the_kernels_byte_for_byte() {
+    // Without randomization (setarch -R) the kernel's random gap is 0 and so is the loader's:
+    // the two stacks must be the same bytes, up to where the top is and the AT_RANDOM bytes.
+    let setarch = Path::new("/usr/bin/setarch");
+    if !setarch.exists() {
+        eprintln!("skipping: no setarch to turn randomization off");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = Elf::printer(2, 0x40_0000);
+    let code_off = 64 + 2 * 56;
+    e.tail = STACK_DUMP.to_vec();
+    e.phdrs[0].filesz = code_off + STACK_DUMP.len() as u64;
+    e.phdrs[0].memsz = e.phdrs[0].filesz;
+    let p = write_exe(dir.path(), "dump", &e.bytes());
+    let args = ["one", "", "three words here"];
+    let k = output(
+        Command::new(setarch)
+            .args(["x86_64", "-R"])
+            .arg(&p)
+            .args(args)
+            .env_clear()
+            .env("A", "1")
+            .env("B", "two"),
+    )
+    .unwrap();
+    assert!(k.status.success(), "{k:?}");
+    for memory in [false, true] {
+        let mut cmd = Command::new(setarch);
+        cmd.args([
+            "x86_64",
+            "-R",
+            FORKEXEC,
+            "load",
+            "--env-clear",
+            "--env",
+            "A=1",
+        ])
+        .args(["--env", "B=two"]);
+        if memory {
+            cmd.arg("--memory");
+        }
+        let l = output(cmd.arg("--").arg(&p).args(args)).unwrap();
+        assert!(l.status.success(), "{l:?}");
+        assert_eq!(l.stdout.len(), k.stdout.len(), "stack sizes differ");
+        assert_eq!(
+            normalized_stack(&l.stdout),
+            normalized_stack(&k.stdout),
+            "memory: {memory}"
+        );
+    }
+}

@@ -403,11 +403,9 @@ fn cloexec_fds() -> Vec<i32> {
         .collect()
 }
 
-/// Whether /proc/sys/kernel/randomize_va_space is 2 (the heap start is randomized too).
+/// Whether randomization is full (randomize_va_space 2): the heap start is randomized too.
 fn randomization_full() -> bool {
-    std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
-        .map(|s| s.trim() == "2")
-        .unwrap_or(true)
+    randomize_va_space() >= 2 && !personality_no_randomize()
 }
 
 /// Tells the kernel the new program's layout (PR_SET_MM_MAP): its heap starts at `brk` (so
@@ -438,11 +436,27 @@ fn record_layout(plan: &LoadPlan, brk: u64) {
     }
 }
 
-/// Whether /proc/sys/kernel/randomize_va_space is on (the kernel's stack gap needs it).
+/// Whether addresses are randomized for this process, as the kernel's PF_RANDOMIZE:
+/// randomize_va_space is not 0 and the personality lacks ADDR_NO_RANDOMIZE (`setarch -R`).
 fn randomization_on() -> bool {
+    randomize_va_space() >= 1 && !personality_no_randomize()
+}
+
+/// /proc/sys/kernel/randomize_va_space (2, full randomization, when unreadable).
+fn randomize_va_space() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
-        .map(|s| s.trim() != "0")
-        .unwrap_or(true)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(2)
+}
+
+/// Whether this process's personality has ADDR_NO_RANDOMIZE (from /proc/self/personality).
+fn personality_no_randomize() -> bool {
+    const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
+    std::fs::read_to_string("/proc/self/personality")
+        .ok()
+        .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
+        .is_some_and(|p| p & ADDR_NO_RANDOMIZE != 0)
 }
 
 impl Prepared {
