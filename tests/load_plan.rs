@@ -364,6 +364,30 @@ proptest! {
         data.extend_from_slice(&ld2);
         let _ = fuzz_plan(&data);
     }
+
+    #[test]
+    fn mutated_real_programs_never_panic(
+        edits in proptest::collection::vec((0usize..2048, any::<u8>()), 1..16),
+        cut in 0usize..0x10000,
+    ) {
+        let (Ok(mut prog), Ok(mut ld)) = (
+            std::fs::read("/bin/true"),
+            std::fs::read("/lib64/ld-linux-x86-64.so.2"),
+        ) else {
+            return Ok(());
+        };
+        for (i, (off, v)) in edits.iter().enumerate() {
+            let target = if i % 2 == 0 { &mut prog } else { &mut ld };
+            if let Some(b) = target.get_mut(*off) {
+                *b = *v;
+            }
+        }
+        if cut < prog.len() && cut % 3 == 0 {
+            prog.truncate(cut);
+        }
+        let argv = vec![b"true".to_vec()];
+        let _ = plan_load(&input(&prog, Some(&ld), &argv, &[]));
+    }
 }
 
 #[test]

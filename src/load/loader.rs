@@ -45,6 +45,8 @@ const DYN_BASE_RANDOM_BITS: u32 = 28;
 /// The heap start moves up by less than this many pages (1 GiB), as arch_randomize_brk does
 /// for a 64-bit process.
 const BRK_RANDOM_PAGES: u64 = (1 << 30) / ELF_PAGE;
+/// Random heap starts tried before the plan's own is used.
+const HEAP_TRIES: usize = 8;
 /// Random bases tried for a PIE before letting mmap choose.
 const DYN_BASE_TRIES: usize = 8;
 
@@ -364,18 +366,7 @@ pub fn prepare(req: &Request<'_>) -> Result<Prepared, LoadError> {
         .next()
         .unwrap_or(req.execfn)
         .to_vec();
-    // With full randomization the kernel moves the heap up to 1 GiB at random, and a static
-    // PIE's heap (its image lies in the mmap area, with no room to grow) to ELF_ET_DYN_BASE.
-    let brk = if randomization_full() {
-        let base = if plan.program.placement == Placement::Anywhere {
-            (ELF_ET_DYN_BASE + ELF_PAGE - 1) & !(ELF_PAGE - 1)
-        } else {
-            plan.brk
-        };
-        base + (random_u64()? % BRK_RANDOM_PAGES) * ELF_PAGE
-    } else {
-        plan.brk
-    };
+    let brk = heap_start(&plan)?;
     Ok(Prepared {
         plan,
         images,
@@ -401,6 +392,29 @@ fn cloexec_fds() -> Vec<i32> {
                 .is_ok_and(|flags| flags & libc::FD_CLOEXEC as usize != 0)
         })
         .collect()
+}
+
+/// Where the new program's heap starts. With full randomization the kernel moves it up to
+/// 1 GiB at random, and a static PIE's (its image lies in the mmap area, with no room to grow)
+/// to ELF_ET_DYN_BASE. The kernel's address space is empty there; ours is not, so a start
+/// whose first page is taken is drawn again (a few times, then the plan's own is used).
+fn heap_start(plan: &LoadPlan) -> Result<u64, LoadError> {
+    if !randomization_full() {
+        return Ok(plan.brk);
+    }
+    let base = if plan.program.placement == Placement::Anywhere {
+        (ELF_ET_DYN_BASE + ELF_PAGE - 1) & !(ELF_PAGE - 1)
+    } else {
+        plan.brk
+    };
+    for _ in 0..HEAP_TRIES {
+        let start = base + (random_u64()? % BRK_RANDOM_PAGES) * ELF_PAGE;
+        // A page reserved and dropped at once: free now, and left free.
+        if Region::reserve(Where::Exactly(start as usize), PAGE).is_ok() {
+            return Ok(start);
+        }
+    }
+    Ok(plan.brk)
 }
 
 /// Whether randomization is full (randomize_va_space 2): the heap start is randomized too.
