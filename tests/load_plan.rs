@@ -125,6 +125,7 @@ fn static_exec_is_placed_at_its_addresses_with_bss_zeroing() {
     // zeroed, the pages after it are anonymous.
     assert_eq!((d.file_len, d.zero_len), (0x1010, 0xff0));
     assert_eq!(d.prot.show(), "rw-");
+    assert_eq!(d.bss_prot.show(), "rw-");
     // Without a bss the whole last file page is visible, clipped at the end of the file.
     assert_eq!(p.segments[1].file_len, 0x1000);
     assert_eq!(p.segments[0].file_len, 0x1000);
@@ -167,6 +168,33 @@ fn static_exec_is_placed_at_its_addresses_with_bss_zeroing() {
     assert_eq!(cstr(&plan, aux(at::PLATFORM)), b"x86_64");
     let r = (aux(at::RANDOM) - s.rsp) as usize;
     assert_eq!(&s.image[r..r + 16], b"0123456789abcdef");
+}
+
+#[test]
+fn bss_of_a_read_only_segment_keeps_file_bytes_and_gets_writable_pages() {
+    // The kernel cannot zero the tail of a read-only file page (it ignores the fault), and
+    // makes the pages after it read-write (plus exec with PF_X) whatever the flags say.
+    let prog = elf(
+        2,
+        0x401000,
+        &[
+            (0x400000, 0, 0x100, 0x3000, 4),
+            (0x404000, 0x1000, 0x100, 0x3000, 5),
+        ],
+        None,
+        0x1800,
+    );
+    let argv = vec![b"p".to_vec()];
+    let plan = plan_load(&input(&prog, None, &argv, &[])).unwrap();
+    let (r, rx) = (&plan.program.segments[0], &plan.program.segments[1]);
+    assert_eq!(
+        (r.file_len, r.zero_len, r.prot.show(), r.bss_prot.show()),
+        (0x1000, 0, "r--".into(), "rw-".into())
+    );
+    assert_eq!(
+        (rx.file_len, rx.zero_len, rx.bss_prot.show()),
+        (0x800, 0, "rwx".into())
+    );
 }
 
 #[test]

@@ -132,9 +132,10 @@ fn image_text(out: &mut String, name: &str, img: &ImagePlan) {
             s.file_len,
             if s.memsz > s.filesz {
                 format!(
-                    ", bss {:#x} bytes ({:#x} zeroed in the last file page)",
+                    ", bss {:#x} bytes ({:#x} zeroed in the last file page, then {} pages)",
                     s.memsz - s.filesz,
-                    s.zero_len
+                    s.zero_len,
+                    s.bss_prot.show()
                 )
             } else {
                 String::new()
@@ -223,6 +224,7 @@ fn image_json(img: &ImagePlan) -> serde_json::Value {
             "filesz": s.filesz,
             "memsz": s.memsz,
             "zero_len": s.zero_len,
+            "bss_prot": s.bss_prot.show(),
         })).collect::<Vec<_>>(),
         "holes": img.holes.iter().map(|(a, l)| json!({"start": a, "len": l})).collect::<Vec<_>>(),
     })

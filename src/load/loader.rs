@@ -246,11 +246,6 @@ fn fill_image(
                         .protect(off, file_pages.min(len), s.prot.0)
                         .map_err(|e| fail(e, "protect"))?;
                 }
-                if len > file_pages {
-                    region
-                        .fill(off + file_pages, len - file_pages, 0, &[], s.prot.0)
-                        .map_err(|e| fail(e, "map the bss of"))?;
-                }
             }
             // From memory: fresh zero pages with the file bytes copied in.
             _ => {
@@ -259,9 +254,15 @@ fn fill_image(
                     .get(from..from + s.file_len as usize)
                     .ok_or_else(|| LoadError::new(libc::EIO, "segment past the end of the file"))?;
                 region
-                    .fill(off, len, 0, data, s.prot.0)
+                    .fill(off, file_pages.min(len), 0, data, s.prot.0)
                     .map_err(|e| fail(e, "map"))?;
             }
+        }
+        // The bss pages after the file's, anonymous, as vm_brk_flags makes them.
+        if len > file_pages {
+            region
+                .fill(off + file_pages, len - file_pages, 0, &[], s.bss_prot.0)
+                .map_err(|e| fail(e, "map the bss of"))?;
         }
     }
     Ok(())

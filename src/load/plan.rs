@@ -151,8 +151,12 @@ pub struct Segment {
     /// file page (clipped at the end of the file), or up to p_filesz when the bss begins there.
     pub file_len: u64,
     /// Bytes of the file page holding the end of p_filesz that are zeroed (`padzero`): from
-    /// vaddr + filesz to the end of that page, when p_memsz > p_filesz.
+    /// vaddr + filesz to the end of that page, when p_memsz > p_filesz and the segment is
+    /// writable (the kernel's zeroing of a read-only page fails, and it ignores that).
     pub zero_len: u64,
+    /// Protection of the bss pages after the file's: read-write, plus exec with PF_X, whatever
+    /// PF_R/PF_W say (the kernel makes them with `vm_brk_flags`).
+    pub bss_prot: Prot,
 }
 
 /// One image (program or interpreter), placed.
@@ -340,7 +344,7 @@ fn place(
                     ),
                 ));
             }
-            if p.p_memsz > p.p_filesz {
+            if p.p_memsz > p.p_filesz && p.p_flags & PF_W != 0 {
                 let page_end = page_up(wanted).unwrap_or(wanted);
                 (wanted, page_end - wanted)
             } else {
@@ -358,6 +362,15 @@ fn place(
             file_offset,
             file_len: file_bytes,
             zero_len,
+            bss_prot: Prot(
+                libc::PROT_READ
+                    | libc::PROT_WRITE
+                    | if p.p_flags & PF_X != 0 {
+                        libc::PROT_EXEC
+                    } else {
+                        0
+                    },
+            ),
         });
     }
     // Holes: pages of start..end outside every segment. Segments are few (<= 1170), so the
