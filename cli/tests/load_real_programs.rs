@@ -785,3 +785,49 @@ fn the_initial_stack_is_the_kernels_byte_for_byte() {
         );
     }
 }
+
+/// The (permissions, file offset, pages) of each mapping of `file` in a /proc/PID/maps text.
+fn mappings_of(maps: &str, file: &str) -> Vec<(String, String, u64)> {
+    maps.lines()
+        .filter(|l| l.split_whitespace().nth(5) == Some(file))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (a, b) = f[0].split_once('-').unwrap();
+            let len = u64::from_str_radix(b, 16).unwrap() - u64::from_str_radix(a, 16).unwrap();
+            (f[1].to_string(), f[2].to_string(), len / 4096)
+        })
+        .collect()
+}
+
+#[test]
+fn file_mappings_match_the_kernels() {
+    // cat prints its own maps: the program's and ld.so's file mappings must have the kernel's
+    // permissions, offsets and sizes (the loader maps the files' pages, as the kernel does).
+    let cat = std::fs::canonicalize("/bin/cat").unwrap();
+    let ld = std::fs::canonicalize("/lib64/ld-linux-x86-64.so.2").unwrap();
+    let k = output(Command::new(&cat).arg("/proc/self/maps")).unwrap();
+    let l = output(
+        Command::new(FORKEXEC)
+            .args(["load", "--"])
+            .arg(&cat)
+            .arg("/proc/self/maps"),
+    )
+    .unwrap();
+    let (k, l) = (
+        String::from_utf8_lossy(&k.stdout),
+        String::from_utf8_lossy(&l.stdout),
+    );
+    let name = cat.display().to_string();
+    assert!(!mappings_of(&k, &name).is_empty(), "{k}");
+    assert_eq!(mappings_of(&l, &name), mappings_of(&k, &name), "{l}");
+    // The loader's own ld.so is mapped too (the forkexec binary is dynamic): the mappings
+    // of ld.so must be the kernel's, once for each copy.
+    let ld = ld.display().to_string();
+    let (kl, ll) = (mappings_of(&k, &ld), mappings_of(&l, &ld));
+    assert!(!kl.is_empty());
+    assert_eq!(ll.len() % kl.len(), 0, "kernel {kl:?}, loader {ll:?}");
+    assert!(
+        ll.chunks(kl.len()).all(|c| c == kl.as_slice()),
+        "kernel {kl:?}, loader {ll:?}"
+    );
+}
