@@ -831,3 +831,26 @@ fn file_mappings_match_the_kernels() {
         "kernel {kl:?}, loader {ll:?}"
     );
 }
+
+#[test]
+fn a_loaded_loader_loads_again() {
+    // forkexec is a dynamic Rust program (its runtime installs signal handlers and an
+    // alternate stack, glibc registers rseq): loaded by itself, it must load the next program
+    // as well, reading the auxv and layout the first load recorded.
+    let o = output(Command::new(FORKEXEC).args([
+        "load",
+        "--",
+        FORKEXEC,
+        "load",
+        "--",
+        FORKEXEC,
+        "load",
+        "--",
+        "/bin/echo",
+        "three",
+        "deep",
+    ]))
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "three deep\n", "{o:?}");
+    assert!(o.status.success());
+}
