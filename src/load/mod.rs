@@ -18,17 +18,28 @@
 //! - [`loader`]: carrying the plan out, then the jump (`crate::sys::jump`).
 //!
 //! Every failure is a [`LoadError`] with the errno execve would give, returned before the
-//! current program is changed in any way (see [`loader`] for the order). What differs from the
-//! kernel's exec, by necessity or by choice:
-//! - the current program's mappings, heap (brk), credentials and pid stay (close-on-exec fds
-//!   are closed, caught signals reset, as execve does); set-id bits are not honoured (AT_SECURE = 0);
-//! - a process with more than one thread is refused (EBUSY);
+//! current program is changed in any way (see [`loader`] for the order). What the new program
+//! gets as after execve: its segments mapped by the kernel's rules (file pages from a file),
+//! the kernel's initial stack byte for byte (argv, envp, auxv with this machine's values and
+//! this process's vDSO, AT_RANDOM, AT_EXECFN), zeroed registers, caught signals reset,
+//! close-on-exec fds closed, its heap (brk) after its bss, its thread name, and its layout in
+//! /proc/PID (cmdline, environ, auxv, stat; via PR_SET_MM_MAP, when the kernel has it).
+//!
+//! What differs, by necessity or by choice:
+//! - the current program's mappings stay (the new program is loaded into free address space;
+//!   the loader's code is running in them until the jump); credentials and pid stay; set-id
+//!   bits are not honoured (AT_SECURE = 0); /proc/PID/exe keeps naming the loader;
+//! - a process with more than one thread is refused (EBUSY): the kernel would kill the others;
 //! - only x86-64 programs load (an i386 one needs the kernel's compat ABI: ENOEXEC);
 //! - problems the kernel finds after its point of no return (and answers with SIGSEGV) are
-//!   returned as errors: EINVAL for a bad segment or entry point, ENOMEM or EEXIST when the
-//!   address space has no room (EEXIST: an ET_EXEC program wants addresses this process uses);
+//!   returned as errors: EINVAL for a bad segment or entry point, EIO for segment bytes past the
+//!   end of the file, ENOMEM or EEXIST when the address space has no room (EEXIST: an ET_EXEC
+//!   program wants addresses this process uses);
+//! - a file open for writing is not refused (no ETXTBSY check); files are read into memory
+//!   for checking (at most [`interpreter::MAX_FILE_BYTES`]);
 //! - the stack is a fixed mapping of the soft RLIMIT_STACK (see [`loader::stack_size`]), not
-//!   a growing one.
+//!   a growing one;
+//! - a `#!` script loads from a file only ([`exec_memory`] refuses it: ENOEXEC).
 
 pub mod elf;
 mod error;

@@ -5,7 +5,8 @@
 //! The rules are the kernel's (`load_elf_binary`, `load_elf_interp`, `create_elf_tables`):
 //! each PT_LOAD maps from the page holding p_vaddr; its file bytes come from the page holding
 //! p_offset; bytes after p_filesz in the last file page are zeroed when p_memsz > p_filesz
-//! (`padzero`) and the pages after that are anonymous zero pages. The entry point is the
+//! and the segment is writable (`padzero`), and the pages after that are anonymous zero pages,
+//! read-write (plus exec with PF_X). The entry point is the
 //! interpreter's when there is one. The stack is the model's image ([`crate::model::stack`]).
 //!
 //! Nothing here allocates in proportion to a header field: program headers are bounded by the
@@ -69,8 +70,9 @@ pub struct Addresses {
 
 impl Addresses {
     /// Addresses like those of an exec without address space randomization: a PIE at
-    /// ELF_ET_DYN_BASE aligned down, the interpreter just below the stack's guard gap area,
-    /// the stack at the model's top. For previews: the loader picks real ones.
+    /// ELF_ET_DYN_BASE aligned down, an interpreter or a static PIE ending near 0x7ffff7fc3000
+    /// (where the first mmap of such a process lands), the stack at the model's top. For
+    /// previews: the loader picks real ones.
     pub fn example(program: &ElfImage, interpreter: Option<&ElfImage>) -> Addresses {
         let align = program.align.max(ELF_PAGE);
         let pie = ELF_ET_DYN_BASE & !(align - 1);
