@@ -150,6 +150,19 @@ fn image_text(out: &mut String, name: &str, img: &ImagePlan) {
 fn plan_text(plan: &LoadPlan) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    for s in &plan.scripts {
+        let _ = writeln!(
+            out,
+            "script \"{}\": its #! line names the next file",
+            s.escape_ascii()
+        );
+    }
+    let argv: Vec<String> = plan
+        .argv
+        .iter()
+        .map(|a| format!("\"{}\"", a.escape_ascii()))
+        .collect();
+    let _ = writeln!(out, "argv [{}]", argv.join(", "));
     image_text(&mut out, "program", &plan.program);
     if let Some(path) = &plan.program.interp_path {
         let _ = writeln!(out, "  PT_INTERP \"{}\"", path.escape_ascii());
@@ -235,6 +248,8 @@ fn plan_json(plan: &LoadPlan) -> serde_json::Value {
     json!({
         "program": image_json(&plan.program),
         "interpreter": plan.interpreter.as_ref().map(image_json),
+        "scripts": plan.scripts.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect::<Vec<_>>(),
+        "argv": plan.argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>(),
         "entry": plan.entry,
         "brk": plan.brk,
         "mm": plan.mm,

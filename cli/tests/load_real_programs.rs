@@ -579,6 +579,18 @@ fn scripts_run_their_interpreter_as_the_kernel_does() {
     let k = same_as_kernel_in(&s, &["x", "y z"], &[false]);
     let expect = format!("{}|x y z|1\n", s.display());
     assert_eq!(String::from_utf8_lossy(&k.stdout), expect);
+    // The plan names the script and the rewritten argv.
+    let o = output(
+        Command::new(FORKEXEC)
+            .args(["load", "--plan", "--json", "--"])
+            .arg(&s)
+            .arg("x"),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let path = s.display().to_string();
+    assert_eq!(v["scripts"], serde_json::json!([path]));
+    assert_eq!(v["argv"], serde_json::json!(["/bin/sh", "-eu", path, "x"]));
     // Five nested scripts run; a sixth is ELOOP.
     let mut next = "/bin/sh".to_string();
     let mut chain = Vec::new();

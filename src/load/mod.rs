@@ -181,7 +181,9 @@ pub fn plan_file(
 ) -> Result<LoadPlan, LoadError> {
     let path = path.as_ref();
     let r = script::resolve(path, argv)?;
-    plan_memory(&r.file.bytes, &r.argv, envp, path.as_os_str().as_bytes())
+    let mut plan = plan_memory(&r.file.bytes, &r.argv, envp, path.as_os_str().as_bytes())?;
+    plan.scripts = r.scripts;
+    Ok(plan)
 }
 
 /// The fuzz entry point for the planning step: never panics, whatever `data` holds.

@@ -255,6 +255,11 @@ pub struct LoadPlan {
     pub stack: StackPlan,
     /// The layout execve records (PR_SET_MM_MAP gives it to the kernel).
     pub mm: MmLayout,
+    /// The argv the program gets (after `#!` rewriting; `[""]` for an empty one).
+    pub argv: Vec<Vec<u8>>,
+    /// The `#!` scripts passed through to reach the program, outermost first (filled by
+    /// [`crate::load::plan_file`]; the pure planner sees only ELF files).
+    pub scripts: Vec<Vec<u8>>,
 }
 
 /// Everything [`plan_load`] needs.
@@ -550,6 +555,8 @@ pub fn plan_images(
     mm.start_stack = layout.rsp;
     Ok(LoadPlan {
         mm,
+        argv: argv.to_vec(),
+        scripts: Vec::new(),
         program: prog,
         interpreter: interp,
         entry,
