@@ -219,6 +219,14 @@ impl Command {
     }
 
     /// Starts the child with an empty environment (plus what `env` adds afterwards).
+    ///
+    /// By default the child inherits the process's `environ` as it is at the moment of the
+    /// spawn, without a copy (as posix_spawn and execv do). If another thread's
+    /// `std::env::set_var` moves that array during the exec (EFAULT), the spawn retries once
+    /// with a copy taken under std's env lock. A program that changes its environment from
+    /// other threads while it spawns (unsound by std's own rules, yet common) can also pass the
+    /// copy up front: `cmd.env_clear().envs(std::env::vars_os())`. tests/env_churn.rs runs both
+    /// against a thread that calls set_var in a loop.
     pub fn env_clear(&mut self) -> &mut Self {
         self.env_clear = true;
         self.env.clear();
@@ -403,6 +411,13 @@ impl Command {
     }
 
     fn envp(&self) -> Envp {
+        // An unchanged environment is passed as the live `environ`, as glibc's posix_spawn and
+        // execv do: no copy per spawn. Copying it (std::env::vars_os, under std's env lock)
+        // costs ~9 us per spawn measured here, 10% of a whole spawn. The price: a thread that
+        // calls setenv / std::env::set_var *while* we spawn may realloc that array under the
+        // child's execve. That shows as EFAULT, and the spawn then retries once with a snapshot
+        // (see spawn_with_stdio_defaults); std documents such set_var calls as unsound anyway,
+        // and `env_clear().envs(vars_os())` gives a snapshot up front.
         if !self.env_clear && self.env.is_empty() {
             return Envp::Inherit;
         }
@@ -593,14 +608,27 @@ impl Command {
             vfork: !needs_release,
             cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
         };
-        let spawned = if needs_release {
-            let attrs = a.clone();
-            crate::sys::spawn::spawn_release(&mut plan, &req, &mut |pid| {
-                crate::attr::write_id_maps(&attrs, pid)
-            })
-        } else {
-            crate::sys::spawn::spawn_vfork(&plan, &req)
+        let attrs = needs_release.then(|| a.clone());
+        let spawn_once = |plan: &mut ChildPlan| match &attrs {
+            Some(attrs) => crate::sys::spawn::spawn_release(plan, &req, &mut |pid| {
+                crate::attr::write_id_maps(attrs, pid)
+            }),
+            None => crate::sys::spawn::spawn_vfork(plan, &req),
         };
+        let mut spawned = spawn_once(&mut plan);
+        // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
+        // another thread's setenv moved the environ array under the exec. Retry once with a
+        // snapshot taken under std's env lock. Costs nothing unless it happens.
+        let snapshot;
+        let retry_report = Report::default();
+        if matches!(envp, Envp::Inherit)
+            && matches!(spawned, Err(f) if f.step == Step::Exec && f.errno == libc::EFAULT)
+        {
+            snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
+            plan.envp = crate::sys::exec::envp_ptr(&snapshot);
+            plan.report = &retry_report;
+            spawned = spawn_once(&mut plan);
+        }
         drop(fds); // closes the child's ends of pipes and the mapped fds in the parent
         match spawned {
             Ok(s) => {

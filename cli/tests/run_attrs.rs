@@ -21,12 +21,23 @@ fn a_failing_setgid_in_a_non_root_child_reports_step_and_errno() {
         println!("SKIP: becoming uid 65534 first needs root");
         return;
     }
-    // The outer forkexec becomes nobody; the inner one (as nobody) asks for gid 4242.
+    // The outer forkexec becomes nobody; the inner one (as nobody) asks for gid 4242. The inner
+    // binary is a copy nobody can reach: the build tree may sit under a 0700 directory (a
+    // mktemp clone), where uid 65534 would get EACCES before any setgid.
+    let dir = std::env::temp_dir().join(format!("forkexec-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let inner = dir.join("forkexec");
+    std::fs::copy(BIN, &inner).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new(BIN)
-        .args(["run", "--uid", "65534", "--gid", "65534", "--", BIN])
+        .args(["run", "--uid", "65534", "--gid", "65534", "--"])
+        .arg(&inner)
         .args(["run", "--gid", "4242", "--", "id"])
         .output()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         text(&out.stderr),
         "forkexec: failed to setgid(4242) for \"id\": Operation not permitted (EPERM)\n"

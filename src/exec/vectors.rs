@@ -114,4 +114,21 @@ impl CStringArray {
     pub fn byte_len(&self) -> usize {
         self.items.iter().map(|s| s.as_bytes_with_nul().len()).sum()
     }
+
+    /// `KEY=VALUE` strings of the process environment, copied under std's env lock
+    /// (`std::env::vars_os`), so a concurrent `std::env::set_var` cannot move them meanwhile.
+    pub fn from_env_snapshot() -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        let mut envp = CStringArray::with_capacity(64);
+        for (k, v) in std::env::vars_os() {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            // Inherited variables cannot contain a NUL byte.
+            if let Ok(c) = CString::new(kv) {
+                envp.push(c);
+            }
+        }
+        envp
+    }
 }
