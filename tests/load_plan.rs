@@ -438,3 +438,27 @@ fn exec_in_a_process_with_threads_is_refused_and_bad_input_returns() {
     tx.send(()).unwrap();
     t.join().unwrap();
 }
+
+#[test]
+fn any_stack_top_is_refused_or_planned_without_panicking() {
+    let ok = elf(2, 0x400078, &[(0x400000, 0, 0x100, 0x100, 5)], None, 0x100);
+    let argv = vec![b"p".to_vec()];
+    for top in [
+        0,
+        8,
+        0x1000,
+        0x10_0000,
+        u64::MAX,
+        u64::MAX - 0xfff,
+        0x8000_0000_0000,
+    ] {
+        let mut i = input(&ok, None, &argv, &[]);
+        i.addresses.stack_top = top;
+        let r = plan_load(&i);
+        if !(8 << 20..=STACK_TOP).contains(&top) {
+            assert_eq!(r.unwrap_err().errno.0, libc::EINVAL, "top {top:#x}");
+        }
+        i.addresses.stack_size = u64::MAX;
+        assert_eq!(plan_load(&i).unwrap_err().errno.0, libc::EINVAL);
+    }
+}

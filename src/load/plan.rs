@@ -14,7 +14,7 @@
 
 use super::elf::{page_down, page_up, ElfImage, Role};
 use super::error::LoadError;
-use crate::model::binfmt::elf::{ELF_PAGE, ET_DYN, PF_X};
+use crate::model::binfmt::elf::{ELF_PAGE, ET_DYN, PF_X, TASK_SIZE_64};
 use crate::model::limits;
 use crate::model::stack::{self, at, AuxValue, HostAux, Ids, ProgramFacts, StackInput};
 
@@ -496,6 +496,15 @@ pub fn plan_images(
     limits::charge_all(&budget, input.execfn, input.envp, argv)
         .map_err(|e| LoadError::new(libc::E2BIG, e.describe()))?;
 
+    if a.stack_top > TASK_SIZE_64 || a.stack_top < a.stack_size {
+        return Err(LoadError::new(
+            libc::EINVAL,
+            format!(
+                "a stack of {:#x} bytes below {:#x} is outside the user address space",
+                a.stack_size, a.stack_top
+            ),
+        ));
+    }
     let gap = a.stack_gap.min(stack::MAX_RANDOM_GAP);
     let mut host = input.host.clone();
     host.vdso = input.vdso.is_some();
