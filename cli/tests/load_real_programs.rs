@@ -186,6 +186,14 @@ fn loader_run(prog: &Path, args: &[&str], env: &[(&str, &str)], memory: bool) ->
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
     cmd.arg("--").arg(prog).args(args);
+    // The loader finds ETXTBSY as the kernel does, so it meets the same race (see `output`).
+    for _ in 0..100 {
+        let o = output(&mut cmd).unwrap();
+        if !String::from_utf8_lossy(&o.stderr).ends_with("(ETXTBSY)\n") {
+            return o;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     output(&mut cmd).unwrap()
 }
 
@@ -865,4 +873,22 @@ fn a_loaded_loader_loads_again() {
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "three deep\n", "{o:?}");
     assert!(o.status.success());
+}
+
+#[test]
+fn a_file_open_for_writing_is_etxtbsy() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_exe(dir.path(), "busy", &Elf::printer(2, 0x40_0000).bytes());
+    let writer = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+    // No retry here: the file is busy on purpose.
+    let k = forkexec::Command::new(&p)
+        .output()
+        .map(|_| ())
+        .map_err(|e| e.raw_os_error());
+    assert_eq!(k, Err(Some(libc::ETXTBSY)));
+    let l = output(Command::new(FORKEXEC).args(["load", "--"]).arg(&p)).unwrap();
+    assert_eq!(loader_errno(&l), "ETXTBSY", "{l:?}");
+    drop(writer);
+    let l = loader_run(&p, &[], &[], false);
+    assert_eq!(l.status.code(), Some(42), "{l:?}");
 }

@@ -3,9 +3,11 @@
 //!
 //! A relative path resolves against the current directory, as in the kernel. The file must be
 //! a regular file (a directory, FIFO or device gives EACCES), have an execute bit (root too
-//! needs one), and not live on a noexec mount (EACCES); a file open for writing gives ETXTBSY
-//! in the kernel, which is not checked here (the model's `writers` scan is too slow to do on
-//! every load, and the bytes read are what runs anyway).
+//! needs one), and not live on a noexec mount (EACCES); a file open for writing anywhere gives
+//! ETXTBSY. The kernel checks that with the inode's writer count (`deny_write_access`); a
+//! process sees the same count by asking for a read lease, which is refused (EAGAIN) exactly
+//! when the file is open for writing, and released at once. Where leases are unavailable (not
+//! the file's owner without CAP_LEASE, a filesystem without them) the check is skipped.
 
 use super::error::LoadError;
 use std::fs::File;
@@ -35,6 +37,21 @@ fn io_error(what: &str, path: &[u8], e: &std::io::Error) -> LoadError {
         None => libc::EIO,
     };
     LoadError::new(errno, format!("{what} \"{}\": {e}", path.escape_ascii()))
+}
+
+/// Whether some process has `file` open for writing, by a read lease (see the module docs):
+/// `fcntl(F_SETLEASE, F_RDLCK)` fails with EAGAIN then; a lease obtained is dropped at once.
+fn open_for_writing(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    match crate::sys::raw::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK as usize) {
+        Err(libc::EAGAIN) => true,
+        Ok(_) => {
+            let _ = crate::sys::raw::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK as usize);
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 /// The execute permission check for the caller's effective ids (root needs any x bit, checked
@@ -89,6 +106,12 @@ pub fn open_exec(path: &Path, what: &str) -> Result<ExecFile, LoadError> {
                 "{what} \"{}\" is not executable by this user",
                 raw.escape_ascii()
             ),
+        ));
+    }
+    if open_for_writing(&file) {
+        return Err(LoadError::new(
+            libc::ETXTBSY,
+            format!("{what} \"{}\" is open for writing", raw.escape_ascii()),
         ));
     }
     if let Ok(fs) = rustix::fs::fstatvfs(&file) {

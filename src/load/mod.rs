@@ -35,8 +35,9 @@
 //!   returned as errors: EINVAL for a bad segment or entry point, EIO for segment bytes past the
 //!   end of the file, ENOMEM or EEXIST when the address space has no room (EEXIST: an ET_EXEC
 //!   program wants addresses this process uses);
-//! - a file open for writing is not refused (no ETXTBSY check); files are read into memory
-//!   for checking (at most [`interpreter::MAX_FILE_BYTES`]);
+//! - a file open for writing is found with a read lease (ETXTBSY), so only where leases work
+//!   (see [`interpreter`]); files are read into memory for checking (at most
+//!   [`interpreter::MAX_FILE_BYTES`]);
 //! - the stack is a fixed mapping of the soft RLIMIT_STACK (see [`loader::stack_size`]), not
 //!   a growing one;
 //! - a `#!` script loads from a file only ([`exec_memory`] refuses it: ENOEXEC).
