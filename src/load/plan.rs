@@ -248,8 +248,9 @@ pub struct LoadPlan {
     pub interpreter: Option<ImagePlan>,
     /// Where execution starts (the interpreter's entry when there is one).
     pub entry: u64,
-    /// Where the kernel would start the heap: the page after the program's highest
-    /// p_vaddr + p_memsz. Informational: see [`crate::load`] on brk.
+    /// Where the heap starts before randomization: the page after the program's highest
+    /// p_vaddr + p_memsz (the loader moves it as the kernel does with ASLR on, and records it
+    /// with PR_SET_MM_MAP).
     pub brk: u64,
     /// The initial stack.
     pub stack: StackPlan,
