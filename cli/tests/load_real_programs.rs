@@ -892,3 +892,67 @@ fn a_file_open_for_writing_is_etxtbsy() {
     let l = loader_run(&p, &[], &[], false);
     assert_eq!(l.status.code(), Some(42), "{l:?}");
 }
+
+/// Whether this process could replace /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+fn may_replace_exe() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|c| c & (1 << 21 | 1 << 40) != 0)
+}
+
+#[test]
+fn proc_self_exe_and_origin_name_the_new_program() {
+    if !may_replace_exe() {
+        eprintln!(
+            "SKIP: /proc/PID/exe can change only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE"
+        );
+        return;
+    }
+    let readlink = Path::new("/bin/readlink");
+    same_as_kernel_in(readlink, &["/proc/self/exe"], &[false]);
+    let o = loader_run(readlink, &["/proc/self/exe"], &[], false);
+    let want = std::fs::canonicalize(readlink).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim_end(),
+        want.display().to_string()
+    );
+
+    // A program that finds its library through RPATH $ORIGIN (ld.so reads /proc/self/exe).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("lib.c"), "int answer(void) { return 42; }\n").unwrap();
+    std::fs::write(
+        d.join("main.c"),
+        "#include <stdio.h>\nint answer(void);\nint main(void) { printf(\"%d\\n\", answer()); return 0; }\n",
+    )
+    .unwrap();
+    let built = Command::new("gcc")
+        .current_dir(d)
+        .args(["-shared", "-fPIC", "-o", "libanswer.so", "lib.c"])
+        .status()
+        .and_then(|_| {
+            Command::new("gcc")
+                .current_dir(d)
+                .args([
+                    "-o",
+                    "main",
+                    "main.c",
+                    "-L.",
+                    "-lanswer",
+                    "-Wl,-rpath,$ORIGIN",
+                ])
+                .status()
+        });
+    match built {
+        Ok(s) if s.success() => {
+            let k = same_as_kernel_in(&d.join("main"), &[], &[false]);
+            assert_eq!(String::from_utf8_lossy(&k.stdout), "42\n");
+        }
+        other => eprintln!("SKIP: the $ORIGIN case needs gcc: {other:?}"),
+    }
+}

@@ -13,7 +13,7 @@
 //!    write the stack image;
 //! 5. the point of no return: give the holes back, close the close-on-exec fds, set the
 //!    thread name, reset caught signal handlers and the alternate signal stack, record the
-//!    layout (PR_SET_MM_MAP), unregister rseq, jump.
+//!    layout (PR_SET_MM_MAP), unregister rseq, jump (replacing /proc/PID/exe on the way).
 //!
 //! Every step up to 4 can fail, and a failure there unmaps what was reserved (the regions'
 //! drop): the process is left as it was and the error is returned. Step 5 cannot fail.
@@ -23,8 +23,11 @@
 //! are the current program's, which may still use them until then. The kernel learns the new
 //! program's layout with PR_SET_MM_MAP (no privilege needed): brk() then grows a heap after
 //! the new program's bss, randomized as the kernel's, and /proc/PID/cmdline, environ and
-//! auxv show the new program. /proc/PID/exe keeps naming the loader: replacing it needs
-//! CAP_CHECKPOINT_RESTORE and the old file unmapped.
+//! auxv show the new program. /proc/PID/exe (which ld.so reads for `$ORIGIN`) names the new
+//! program when it was loaded from a file and the process may change it (CAP_SYS_ADMIN or
+//! CAP_CHECKPOINT_RESTORE): the kernel wants no mapping of the old executable left, so a copy
+//! of the trampoline in a page of its own unmaps them first (`crate::sys::jump`). Otherwise
+//! it keeps naming the loader.
 
 use super::elf::{ElfImage, Role};
 use super::error::LoadError;
@@ -80,6 +83,8 @@ pub struct Prepared {
     name: Vec<u8>,
     /// The heap start: the plan's, moved up by up to 1 GiB at random (arch_randomize_brk).
     brk: u64,
+    /// The program's file, to become /proc/PID/exe (when loaded from a file and permitted).
+    exe: Option<std::os::fd::OwnedFd>,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], LoadError> {
@@ -368,13 +373,66 @@ pub fn prepare(req: &Request<'_>) -> Result<Prepared, LoadError> {
         .unwrap_or(req.execfn)
         .to_vec();
     let brk = heap_start(&plan)?;
+    // A duplicate without close-on-exec: it must survive until the trampoline hands it over.
+    let exe = match req.program_fd {
+        Some(fd) if may_replace_exe() => rustix::io::dup(fd).ok(),
+        _ => None,
+    };
     Ok(Prepared {
         plan,
         images,
         stack: stack_region,
         name,
         brk,
+        exe,
     })
+}
+
+/// Whether this process may replace its /proc/PID/exe (PR_SET_MM_EXE_FILE needs
+/// CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), from CapEff in /proc/self/status.
+fn may_replace_exe() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_CHECKPOINT_RESTORE: u32 = 40;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN | 1 << CAP_CHECKPOINT_RESTORE) != 0)
+}
+
+/// The mappings of the current executable (/proc/self/exe), which the kernel wants gone before
+/// it accepts a new one, except those inside `new_images` (the program just loaded may be the
+/// same file); `None` when they cannot be listed (then the exe is left alone).
+#[cfg(target_arch = "x86_64")]
+fn old_exe_ranges(new_images: &[(usize, usize)]) -> Option<Vec<(usize, usize)>> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata("/proc/self/exe").ok()?.ino();
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let mut ranges = Vec::new();
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(inode)) = (f.next(), f.nth(3)) else {
+            continue;
+        };
+        if inode.parse::<u64>().ok() != Some(ino) {
+            continue;
+        }
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (
+            usize::from_str_radix(a, 16).ok()?,
+            usize::from_str_radix(b, 16).ok()?,
+        );
+        let ours = new_images
+            .iter()
+            .any(|&(start, len)| a < start.saturating_add(len) && start < b);
+        if !ours {
+            ranges.push((a, b.checked_sub(a)?));
+        }
+    }
+    (!ranges.is_empty() && ranges.len() <= crate::sys::jump::MAX_EXE_RANGES).then_some(ranges)
 }
 
 /// The open fds marked close-on-exec, from /proc/self/fd (the directory's own fd is closed by
@@ -428,7 +486,7 @@ fn randomization_full() -> bool {
 /// describe it. Best effort: without CONFIG_CHECKPOINT_RESTORE the program still runs, with
 /// the loader's heap and /proc entries. Allocates nothing after the call.
 #[cfg(target_arch = "x86_64")]
-fn record_layout(plan: &LoadPlan, brk: u64) {
+fn record_layout(plan: &LoadPlan, brk: u64) -> crate::sys::mm::MmMap {
     let m = &plan.mm;
     let map = crate::sys::mm::MmMap {
         start_code: m.start_code,
@@ -449,6 +507,7 @@ fn record_layout(plan: &LoadPlan, brk: u64) {
         // An auxv larger than the kernel keeps (saved_auxv) is EINVAL: try without it.
         let _ = crate::sys::mm::set_mm_map(&map, None);
     }
+    map
 }
 
 /// Whether addresses are randomized for this process, as the kernel's PF_RANDOMIZE:
@@ -491,12 +550,16 @@ impl Prepared {
             stack,
             name,
             brk,
+            exe,
         } = self;
         // execve closes the close-on-exec fds (those of the files just loaded were closed by
         // the caller before this call).
         for fd in cloexec_fds() {
             let _ = crate::sys::raw::close(fd);
         }
+        // The new images' ranges: the old executable's mappings are the others of its file
+        // (the new program may be the same file, as when the loader loads itself).
+        let kept: Vec<(usize, usize)> = images.iter().map(|(r, _)| (r.addr(), r.len())).collect();
         for (r, h) in images {
             r.keep(&h);
         }
@@ -508,12 +571,16 @@ impl Prepared {
         }
         jump::reset_signal_handlers();
         jump::disable_altstack();
-        record_layout(&plan, brk);
+        let exe = exe.and_then(|fd| old_exe_ranges(&kept).map(|r| (fd, r)));
+        let map = record_layout(&plan, brk);
         let (rsp, entry) = (plan.stack.rsp as usize, plan.entry as usize);
-        // Nothing below may allocate or free: the plan's memory is simply left behind.
+        // The plan's memory is simply left behind.
         std::mem::forget(plan);
         jump::unregister_rseq();
         // The stack stays mapped: the region is never dropped (enter does not return).
-        jump::enter(&stack, rsp, entry)
+        match exe {
+            Some((fd, ranges)) => jump::enter_replacing_exe(&stack, rsp, entry, fd, &ranges, &map),
+            None => jump::enter(&stack, rsp, entry),
+        }
     }
 }

@@ -38,8 +38,12 @@ pub struct MmMap {
     pub exe_fd: u32,
 }
 
-/// `prctl(PR_SET_MM, PR_SET_MM_MAP, map, sizeof map, 0)`; `auxv` (pairs of words, AT_NULL
-/// last) becomes /proc/PID/auxv when given.
+/// The size the kernel expects (PR_SET_MM_MAP_SIZE).
+pub const MM_MAP_SIZE: usize = 104;
+const _: () = assert!(core::mem::size_of::<MmMap>() == MM_MAP_SIZE);
+
+/// `prctl(PR_SET_MM, PR_SET_MM_MAP, map, sizeof map, 0)` keeping /proc/PID/exe; `auxv` (pairs
+/// of words, AT_NULL last) becomes /proc/PID/auxv when given.
 pub fn set_mm_map(map: &MmMap, auxv: Option<&[u64]>) -> Result<(), crate::Errno> {
     let mut m = *map;
     m.exe_fd = u32::MAX;
