@@ -23,12 +23,16 @@
 //! the kernel's initial stack byte for byte (argv, envp, auxv with this machine's values and
 //! this process's vDSO, AT_RANDOM, AT_EXECFN), zeroed registers, caught signals reset,
 //! close-on-exec fds closed, its heap (brk) after its bss, its thread name, and its layout in
-//! /proc/PID (cmdline, environ, auxv, stat; via PR_SET_MM_MAP, when the kernel has it).
+//! /proc/PID (cmdline, environ, auxv, stat; via PR_SET_MM_MAP, when the kernel has it), and,
+//! loaded from a file with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, /proc/PID/exe (which ld.so
+//! reads for `$ORIGIN`), the loader's executable being unmapped for it.
 //!
 //! What differs, by necessity or by choice:
 //! - the current program's mappings stay (the new program is loaded into free address space;
-//!   the loader's code is running in them until the jump); credentials and pid stay; set-id
-//!   bits are not honoured (AT_SECURE = 0); /proc/PID/exe keeps naming the loader;
+//!   the loader's code is running in them until the jump), except its executable's when
+//!   /proc/PID/exe is replaced; without that privilege, or from memory, /proc/PID/exe keeps
+//!   naming the loader (and `$ORIGIN` resolves from there); credentials and pid stay; set-id
+//!   bits are not honoured (AT_SECURE = 0);
 //! - a process with more than one thread is refused (EBUSY): the kernel would kill the others;
 //! - only x86-64 programs load (an i386 one needs the kernel's compat ABI: ENOEXEC);
 //! - problems the kernel finds after its point of no return (and answers with SIGSEGV) are
