@@ -409,15 +409,22 @@ fn may_replace_exe() -> bool {
 #[cfg(target_arch = "x86_64")]
 fn old_exe_ranges(new_images: &[(usize, usize)]) -> Option<Vec<(usize, usize)>> {
     use std::os::unix::fs::MetadataExt;
-    let ino = std::fs::metadata("/proc/self/exe").ok()?.ino();
+    let meta = std::fs::metadata("/proc/self/exe").ok()?;
+    // maps names a file by device (major:minor in hex) and inode.
+    let dev = format!(
+        "{:02x}:{:02x}",
+        rustix::fs::major(meta.dev()),
+        rustix::fs::minor(meta.dev())
+    );
+    let ino = meta.ino().to_string();
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     let mut ranges = Vec::new();
     for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(inode)) = (f.next(), f.nth(3)) else {
+        let f: Vec<&str> = line.split_whitespace().take(5).collect();
+        let [range, _, _, d, inode] = f[..] else {
             continue;
         };
-        if inode.parse::<u64>().ok() != Some(ino) {
+        if d != dev || inode != ino {
             continue;
         }
         let (a, b) = range.split_once('-')?;
