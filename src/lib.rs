@@ -9,7 +9,9 @@
 //! - **exec**: [`exec`], the exec family with glibc's PATH-search semantics, prepared so that
 //!   the exec itself allocates nothing;
 //! - **explain**: [`model`] and [`explain`], a pure model of the kernel's execve that predicts
-//!   what an exec will do and why it fails.
+//!   what an exec will do and why it fails;
+//! - **load**: [`load`], a userland execve: runs an ELF program from a file or from memory in
+//!   the current process (static, static PIE, or dynamic through its ld.so).
 //!
 //! ```no_run
 //! use forkexec::{Command, Stdio};
@@ -19,8 +21,9 @@
 //! ```
 //!
 //! Module map: `command`/`child`/`stdio` (the spawn API, safe), `attr` (process attributes),
-//! `exec` (the exec family), `model`/`explain` (execve as data), `sys` (the only unsafe code:
-//! raw syscalls, the clone, the child sequence).
+//! `exec` (the exec family), `model`/`explain` (execve as data), `load` (the userland loader),
+//! `sys` (the only unsafe code: raw syscalls, the clone, the child sequence, the loader's
+//! mappings and jump).
 #![deny(unsafe_code)]
 
 pub mod attr;
@@ -30,6 +33,8 @@ pub mod errno;
 mod error;
 pub mod exec;
 pub mod explain;
+#[cfg(target_arch = "x86_64")]
+pub mod load;
 pub mod model;
 mod stdio;
 pub mod sys;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod explain;
+mod load;
 mod run;
 mod run_attrs;
 
@@ -21,6 +22,8 @@ enum Commands {
     Run(run::RunArgs),
     /// Predict what execve of PROGRAM would do, and why it would fail.
     Explain(explain::ExplainArgs),
+    /// Run PROGRAM in this process with the userland ELF loader (or show its load plan).
+    Load(load::LoadArgs),
     /// Benchmark spawn+wait for forkexec and other spawners.
     Bench(bench::BenchArgs),
 }
@@ -30,6 +33,7 @@ fn main() {
     let code = match cli.command {
         Commands::Run(a) => run::run(a),
         Commands::Explain(a) => explain::run(a),
+        Commands::Load(a) => load::run(a),
         Commands::Bench(a) => bench::run(a),
     };
     std::process::exit(code);

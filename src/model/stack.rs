@@ -276,6 +276,25 @@ pub struct StackLayout {
     pub items: Vec<StackItem>,
     /// The auxv pairs in order (AT_NULL last).
     pub auxv: Vec<(u64, AuxValue)>,
+    /// Where each string starts, for writing the image (the userland loader does).
+    pub strings: StringAddresses,
+}
+
+/// The addresses of the strings on the stack, and of the auxv array.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StringAddresses {
+    /// The AT_EXECFN string.
+    pub execfn: u64,
+    /// Each argv string, in argv order.
+    pub argv: Vec<u64>,
+    /// Each envp string, in envp order.
+    pub envp: Vec<u64>,
+    /// The AT_PLATFORM string.
+    pub platform: u64,
+    /// The 16 AT_RANDOM bytes.
+    pub random: u64,
+    /// The first auxv pair (the array ends with AT_NULL).
+    pub auxv: u64,
 }
 
 fn round_up(x: u64, to: u64) -> u64 {
@@ -520,6 +539,14 @@ pub fn layout(s: &StackInput<'_>) -> StackLayout {
         rsp,
         items,
         auxv,
+        strings: StringAddresses {
+            execfn: execfn_addr,
+            argv: arg_addrs,
+            envp: env_addrs,
+            platform: platform_addr,
+            random: random_addr,
+            auxv: aux_low,
+        },
     }
 }
 

@@ -7,6 +7,9 @@
 //! - [`spawn`]: the parent's side of a spawn;
 //! - [`exec`]: the allocation-free exec loop over prepared PATH candidates.
 //! - [`inherited`]: fds known only by number (validation, the CLI).
+//! - [`mapping`]: address-space regions the userland loader reserves and fills;
+//! - [`jump`]: the loader's trampoline into a new program;
+//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -15,6 +18,10 @@ pub mod clone;
 pub mod cptr;
 pub mod exec;
 pub mod inherited;
+#[cfg(target_arch = "x86_64")]
+pub mod jump;
+pub mod mapping;
+pub mod mm;
 pub mod raw;
 pub mod spawn;
 pub mod stack;
