@@ -137,7 +137,7 @@ impl Command {
         self
     }
 
-    /// Sets argv[0] (by default the program as given).
+    /// Sets `argv[0]` (by default the program as given).
     pub fn arg0(&mut self, arg0: impl AsRef<OsStr>) -> &mut Self {
         match to_cstring(arg0.as_ref().as_bytes()) {
             Ok(c) => self.argv.set(0, c),
@@ -146,7 +146,7 @@ impl Command {
         self
     }
 
-    /// The arguments after argv[0].
+    /// The arguments after `argv[0]`.
     pub fn get_args(&self) -> impl Iterator<Item = &OsStr> {
         self.argv
             .iter()

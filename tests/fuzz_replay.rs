@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 
 type Body = fn(&[u8]);
 
-const TARGETS: [(&str, Body); 4] = [
+const TARGETS: [(&str, Body); 5] = [
     ("shebang", bodies::shebang),
     ("elf", bodies::elf_file),
     ("formats", bodies::formats_and_limits),
     ("planner", bodies::planner),
+    ("load", bodies::load_plan),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -1,5 +1,8 @@
 //! The `forkexec` command: a thin clap front end over the library.
 
+// Doc comments here are clap's --help text (`argv[0]`, `Files[N]`), not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod bench;
 mod explain;
 mod load;

@@ -384,6 +384,21 @@ pub fn planner(data: &[u8]) {
 // Seeds
 // ---------------------------------------------------------------------------------------------
 
+/// The loader's planning step (`forkexec::load::fuzz_plan`): the first two bytes give the
+/// program's length, the rest is its optional interpreter. Must never panic, whatever the
+/// headers say (segment sizes, offsets, alignments, phnum), nor allocate by a header field.
+pub fn load_plan(data: &[u8]) {
+    let _ = forkexec::load::fuzz_plan(data);
+}
+
+/// A `load` input: the program's length (2 bytes, little endian), the program, the interpreter.
+pub fn encode_load(program: &[u8], interpreter: &[u8]) -> Vec<u8> {
+    let mut out = (program.len() as u16).to_le_bytes().to_vec();
+    out.extend_from_slice(program);
+    out.extend_from_slice(interpreter);
+    out
+}
+
 /// A static x86-64 ELF: header, `phnum` program headers (the first a PT_LOAD of the file),
 /// optionally a PT_INTERP naming `interp`.
 pub fn elf_bytes(e_type: u16, interp: Option<&[u8]>, gnu_stack: bool) -> Vec<u8> {
@@ -511,6 +526,15 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ("phoff-max", &far),
     ] {
         out.push(("elf", name.to_string(), b.clone()));
+    }
+    for (name, prog, interp) in [
+        ("static", &static_exec, &Vec::new()),
+        ("pie-with-ld", &pie, &ld),
+        ("ld-alone", &ld, &Vec::new()),
+        ("i386", &i386, &Vec::new()),
+        ("phoff-max", &far, &Vec::new()),
+    ] {
+        out.push(("load", name.to_string(), encode_load(prog, interp)));
     }
 
     let mut f = vec![32u8];

@@ -1,4 +1,4 @@
-//! Rendering an [`ExecPlan`](crate::model::ExecPlan) for people and programs: a one-line
+//! Rendering an [`ExecPlan`] for people and programs: a one-line
 //! verdict, the chain of formats, the numbers, the initial stack diagram, and JSON.
 
 pub mod diagram;

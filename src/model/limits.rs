@@ -27,9 +27,9 @@ pub const STACK_END_MARKER: u64 = 8;
 pub enum Charged {
     /// The filename copy (AT_EXECFN).
     Filename,
-    /// envp[i].
+    /// `envp[i]`.
     Env(usize),
-    /// argv[i].
+    /// `argv[i]`.
     Arg(usize),
     /// A string the kernel adds while rewriting argv for a script or binfmt_misc handler.
     Rewrite,

@@ -70,7 +70,7 @@ impl Credentials {
 pub struct ExecInput {
     /// The path given to execve (after any PATH search).
     pub program: Vec<u8>,
-    /// argv, argv[0] included (may be empty).
+    /// argv, `argv[0]` included (may be empty).
     pub argv: Vec<Vec<u8>>,
     /// envp, `KEY=VALUE` strings.
     pub envp: Vec<Vec<u8>>,

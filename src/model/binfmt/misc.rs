@@ -16,7 +16,7 @@ pub struct MiscHandler {
     pub enabled: bool,
     /// The interpreter the kernel runs.
     pub interpreter: Vec<u8>,
-    /// Flag letters (P: keep argv[0], O: open the binary, C: credentials, F: fixed interpreter).
+    /// Flag letters (P: keep `argv[0]`, O: open the binary, C: credentials, F: fixed interpreter).
     pub flags: String,
     /// How it matches.
     pub rule: MiscRule,
@@ -41,7 +41,7 @@ pub enum MiscRule {
 }
 
 impl MiscHandler {
-    /// Flag P: argv[0] is kept (and AT_FLAGS says so).
+    /// Flag P: `argv[0]` is kept (and AT_FLAGS says so).
     pub fn preserves_argv0(&self) -> bool {
         self.flags.contains('P')
     }

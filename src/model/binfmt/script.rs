@@ -112,7 +112,7 @@ pub fn parse(head: &[u8]) -> Result<Shebang, ShebangError> {
 }
 
 /// The argv the interpreter gets: `[interpreter, argument?, script, old argv[1..]]`. The old
-/// argv[0] is dropped; `script` is the name the kernel knows the script by (the path given to
+/// `argv[0]` is dropped; `script` is the name the kernel knows the script by (the path given to
 /// execve, or the previous interpreter's path for a nested script).
 pub fn rewrite_argv(s: &Shebang, script: &[u8], argv: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(argv.len() + 2);
