@@ -545,7 +545,6 @@ impl Command {
             (None, Some(_)) => Some(0),
             (g, _) => g,
         };
-        let parent_is_root = rustix::process::geteuid().is_root();
         let mut plan = ChildPlan {
             report: &report,
             exec: target,
@@ -571,7 +570,7 @@ impl Command {
             umask: a.umask,
             chroot,
             keep_caps: a.ambient_caps != 0 && a.uid.is_some(),
-            groups: a.effective_groups(parent_is_root),
+            groups: a.effective_groups(),
             gid: a.gid,
             uid: a.uid,
             ambient_caps: a.ambient_caps,

@@ -94,7 +94,7 @@ impl Attributes {
     ///   setgroups before the gid map is written and after "deny"; Go skips it there too);
     /// - otherwise only for a root parent (std's rule: an unprivileged setgroups can only
     ///   fail, and the groups are the caller's own anyway).
-    pub(crate) fn effective_groups(&self, parent_is_root: bool) -> Option<&[libc::gid_t]> {
+    pub(crate) fn effective_groups(&self) -> Option<&[libc::gid_t]> {
         if self.no_setgroups {
             return None;
         }
@@ -107,7 +107,8 @@ impl Attributes {
         let allowed = if self.clone_ns & libc::CLONE_NEWUSER != 0 {
             !self.gid_map.is_empty() && self.setgroups_allow == Some(true)
         } else {
-            parent_is_root
+            // Asked only here: a geteuid per spawn is a syscall the plain path does not need.
+            rustix::process::geteuid().is_root()
         };
         allowed.then_some(&[])
     }
