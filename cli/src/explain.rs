@@ -6,7 +6,7 @@ use forkexec::model::plan::{evaluate, evaluate_search, Outcome};
 use forkexec::model::stack::HostAux;
 use forkexec::model::{ExecInput, HostFileSystem};
 use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -38,41 +38,6 @@ pub struct ExplainArgs {
     command: Vec<OsString>,
 }
 
-/// The environment to pass: the current one (or none), with the --env settings applied in
-/// place, new keys appended.
-fn environment(a: &ExplainArgs) -> Result<Vec<Vec<u8>>, String> {
-    let mut env: Vec<Vec<u8>> = if a.env_clear {
-        Vec::new()
-    } else {
-        std::env::vars_os()
-            .map(|(k, v)| {
-                let mut e = k.into_vec();
-                e.push(b'=');
-                e.extend_from_slice(v.as_bytes());
-                e
-            })
-            .collect()
-    };
-    for kv in &a.env {
-        let kv = kv.as_bytes();
-        let Some(eq) = kv.iter().position(|&c| c == b'=') else {
-            return Err(format!(
-                "--env wants K=V, got {:?}",
-                String::from_utf8_lossy(kv)
-            ));
-        };
-        if eq == 0 {
-            return Err("--env wants a non-empty name before '='".to_string());
-        }
-        let key = &kv[..=eq];
-        match env.iter_mut().find(|e| e.starts_with(key)) {
-            Some(slot) => *slot = kv.to_vec(),
-            None => env.push(kv.to_vec()),
-        }
-    }
-    Ok(env)
-}
-
 fn arguments(a: &ExplainArgs) -> Result<Vec<Vec<u8>>, String> {
     let mut argv: Vec<Vec<u8>> = a.command.iter().map(|s| s.as_bytes().to_vec()).collect();
     if let Some(f) = &a.args_from {
@@ -87,7 +52,10 @@ fn arguments(a: &ExplainArgs) -> Result<Vec<Vec<u8>>, String> {
 }
 
 pub fn run(a: ExplainArgs) -> i32 {
-    let (envp, argv) = match (environment(&a), arguments(&a)) {
+    let (envp, argv) = match (
+        crate::environment::environment(a.env_clear, &a.env),
+        arguments(&a),
+    ) {
         (Ok(e), Ok(v)) => (e, v),
         (Err(m), _) | (_, Err(m)) => {
             eprintln!("forkexec explain: {m}");

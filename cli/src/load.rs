@@ -6,7 +6,7 @@ use forkexec::load::{self, LoadPlan};
 use forkexec::model::stack::aux_name;
 use serde_json::json;
 use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -44,52 +44,28 @@ pub struct LoadArgs {
     command: Vec<OsString>,
 }
 
-fn environment(a: &LoadArgs) -> Result<Vec<Vec<u8>>, String> {
-    let mut env: Vec<Vec<u8>> = if a.env_clear {
-        Vec::new()
-    } else {
-        std::env::vars_os()
-            .map(|(k, v)| {
-                let mut e = k.into_vec();
-                e.push(b'=');
-                e.extend_from_slice(v.as_bytes());
-                e
-            })
-            .collect()
-    };
-    for kv in &a.env {
-        let kv = kv.as_bytes();
-        let eq = match kv.iter().position(|&c| c == b'=') {
-            Some(0) | None => {
-                return Err(format!(
-                    "--env wants K=V, got {:?}",
-                    String::from_utf8_lossy(kv)
-                ))
-            }
-            Some(i) => i,
-        };
-        let key = &kv[..=eq];
-        match env.iter_mut().find(|e| e.starts_with(key)) {
-            Some(slot) => *slot = kv.to_vec(),
-            None => env.push(kv.to_vec()),
-        }
-    }
-    Ok(env)
-}
-
-/// PROGRAM as execvp finds it: as given when it has a '/', else the first executable regular
-/// file of that name in PATH.
+/// PROGRAM as execvp finds it: as given when it has a '/', else the first candidate of
+/// glibc's PATH search (`forkexec::exec::Candidates`, the one search the project has) that is
+/// an executable regular file. The loader cannot "try" an exec per candidate, so it checks.
 fn resolve(program: &Path, no_path: bool) -> PathBuf {
     if no_path || program.as_os_str().as_bytes().contains(&b'/') {
         return program.to_path_buf();
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(program);
-        if let Ok(m) = std::fs::metadata(&candidate) {
-            use std::os::unix::fs::PermissionsExt;
-            if m.is_file() && m.permissions().mode() & 0o111 != 0 {
-                return candidate;
+    let path = std::env::var_os("PATH");
+    let name = program.as_os_str().as_bytes();
+    let search = forkexec::exec::Candidates::search(
+        name,
+        path.as_ref().map(|p| p.as_bytes()),
+        forkexec::exec::SearchRules::Glibc,
+    );
+    if let Ok(candidates) = search {
+        for c in candidates.paths() {
+            let candidate = Path::new(std::ffi::OsStr::from_bytes(c.to_bytes()));
+            if let Ok(m) = std::fs::metadata(candidate) {
+                use std::os::unix::fs::PermissionsExt;
+                if m.is_file() && m.permissions().mode() & 0o111 != 0 {
+                    return candidate.to_path_buf();
+                }
             }
         }
     }
@@ -265,7 +241,7 @@ fn plan_json(plan: &LoadPlan) -> serde_json::Value {
 }
 
 pub fn run(a: LoadArgs) -> i32 {
-    let env = match environment(&a) {
+    let env = match crate::environment::environment(a.env_clear, &a.env) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("forkexec load: {e}");

@@ -4,6 +4,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod bench;
+mod environment;
 mod explain;
 mod load;
 mod run;
