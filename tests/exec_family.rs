@@ -237,8 +237,8 @@ impl Case {
             }
             got += n as usize;
         }
-        // SAFETY: our fd; a live status int.
         let mut st = 0;
+        // SAFETY: our fd; a live status int.
         unsafe {
             libc::close(r);
             assert_eq!(libc::waitpid(pid, &mut st, 0), pid);
