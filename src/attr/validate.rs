@@ -6,8 +6,9 @@ use crate::Command;
 
 /// Refuses contradictory or impossible attributes with an `InvalidInput` error.
 pub(crate) fn validate(cmd: &Command) -> crate::Result<()> {
-    let program = cmd.program_display();
-    let refuse = |what: &str, why: String| Err(crate::Error::invalid(&program, what, why));
+    // The program's name is rendered only for an error: the common path allocates nothing.
+    let refuse =
+        |what: &str, why: String| Err(crate::Error::invalid(&cmd.program_display(), what, why));
     let a = &cmd.attrs;
 
     // --- session, process group, terminal ---
