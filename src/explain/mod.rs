@@ -2,6 +2,7 @@
 //! verdict, the chain of formats, the numbers, the initial stack diagram, and JSON.
 
 pub mod diagram;
+#[cfg(feature = "json")]
 pub mod json;
 pub mod text;
 

@@ -15,8 +15,9 @@ use crate::model::binfmt::elf::{
 };
 
 /// Which file of an exec an image is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize))]
+#[cfg_attr(feature = "json", serde(rename_all = "lowercase"))]
 pub enum Role {
     /// The program named in the exec.
     Program,

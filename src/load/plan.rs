@@ -27,8 +27,9 @@ const PF_W: u32 = 2;
 const PF_R: u32 = 4;
 
 /// Where one image goes, by the kernel's rule for its kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize))]
+#[cfg_attr(feature = "json", serde(rename_all = "snake_case"))]
 pub enum Placement {
     /// ET_EXEC: at its own p_vaddr (MAP_FIXED_NOREPLACE).
     Fixed,
@@ -98,7 +99,8 @@ impl Addresses {
 }
 
 /// Memory protection of a segment: PROT_READ/WRITE/EXEC bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize))]
 pub struct Prot(pub i32);
 
 impl Prot {
@@ -131,7 +133,8 @@ impl Prot {
 }
 
 /// One PT_LOAD, placed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize))]
 pub struct Segment {
     /// Index of the program header.
     pub index: usize,
@@ -215,7 +218,8 @@ pub struct StackPlan {
 
 /// What execve records about the new program in its mm (and shows in /proc/PID/stat,
 /// cmdline, environ): code and data bounds, the heap start, the stack, the strings.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize))]
 pub struct MmLayout {
     /// Lowest start of an executable segment (u64::MAX without one, as in the kernel).
     pub start_code: u64,
