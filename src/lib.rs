@@ -20,27 +20,56 @@
 //! # Ok::<(), forkexec::Error>(())
 //! ```
 //!
-//! Module map: `command`/`child`/`stdio` (the spawn API, safe), `attr` (process attributes),
-//! `exec` (the exec family), `model`/`explain` (execve as data), `load` (the userland loader),
-//! `sys` (the only unsafe code: raw syscalls, the clone, the child sequence, the loader's
-//! mappings and jump).
+//! # Architecture
+//!
+//! Data flows one way, from what the user asks for to the kernel:
+//!
+//! ```text
+//!  command/  Command: the builder (what)            exec/    the exec family, PATH search
+//!     |                                                |
+//!  spawn/    spec -> plan (validated, prepared,       model/   execve as data (pure)
+//!     |      allocating, unit-tested) -> launch         |   \
+//!     |                                             explain/  load/ (plan, then carry out)
+//!  sys/      clone, child sequence, exec loop,           |
+//!     |      loader jump (the only unsafe; private)      sys/
+//!  process   Child: the handle (pidfd, wait, kill)
+//! ```
+//!
+//! | folder / file | what it is | may use |
+//! | --- | --- | --- |
+//! | `command/` | the public builder, one file per attribute family | `spawn`, `attr`, `exec`, `stdio`, `process`, `error` |
+//! | `spawn/` | request as data, validation, preparation, the spawn flow | `attr`, `exec`, `sys`, `process`, `step`, `stdio`, `error` |
+//! | `attr/` | attribute values (signals, namespaces, limits...) and their checks | `sys` (raw types, fd probes) |
+//! | `exec/` | the exec family, PATH search, prepared vectors | `sys` |
+//! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd | rustix |
+//! | `step.rs` | the steps of a spawn and their messages | nothing of the crate |
+//! | `model/`, `explain/` | the pure execve model and its renderings | each other (explain reads model) |
+//! | `load/` | the userland loader | `model`, `exec`, `sys` |
+//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings | `step` only |
+//! | `fd.rs`, `errno.rs`, `error.rs`, `stdio.rs` | small shared vocabulary | `sys` (fd.rs), nothing else |
+//!
+//! `sys` is the only place with `unsafe`; the rest of the crate is `#![deny(unsafe_code)]`.
 #![deny(unsafe_code)]
 
 pub mod attr;
-mod child;
 mod command;
 pub mod errno;
 mod error;
 pub mod exec;
 pub mod explain;
+pub mod fd;
 #[cfg(target_arch = "x86_64")]
 pub mod load;
 pub mod model;
+mod process;
+mod spawn;
 mod stdio;
-pub mod sys;
+mod step;
+mod sys;
 
-pub use child::Child;
-pub use command::{Command, PathLookup};
+pub use command::Command;
 pub use errno::Errno;
 pub use error::{Error, ErrorKind, Result};
+pub use exec::PathLookup;
+pub use process::Child;
 pub use stdio::Stdio;

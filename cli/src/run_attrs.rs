@@ -249,7 +249,7 @@ impl AttrArgs {
             cmd.no_new_privs(true);
         }
         for &(child, parent) in &self.fd {
-            let fd = forkexec::sys::inherited::dup_inherited(parent)
+            let fd = forkexec::fd::dup_inherited(parent)
                 .map_err(|e| format!("--fd {child}={parent}: fd {parent} is not open: {e}"))?;
             cmd.fd(child, fd);
         }

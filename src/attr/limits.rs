@@ -1,7 +1,6 @@
 //! Limits and scheduling: resource limits (prlimit), umask, nice, scheduling policy.
 
-use super::{convert, NameError};
-use crate::sys::child::RlimitAction;
+use super::NameError;
 use rustix::process::Resource as RustixResource;
 use std::fmt;
 use std::str::FromStr;
@@ -241,65 +240,5 @@ impl TryFrom<&str> for SchedPolicy {
     type Error = NameError;
     fn try_from(s: &str) -> Result<Self, NameError> {
         s.parse()
-    }
-}
-
-impl crate::Command {
-    /// Sets a resource limit in the child (prlimit(1); Go restores only RLIMIT_NOFILE).
-    /// Accepts a [`Resource`], `"nofile"` or `libc::RLIMIT_NOFILE as i32`; limits are numbers
-    /// or [`UNLIMITED`]. Raising the hard limit needs CAP_SYS_RESOURCE; soft > hard is refused.
-    pub fn rlimit<R>(&mut self, resource: R, soft: u64, hard: u64) -> &mut Self
-    where
-        R: TryInto<Resource>,
-        R::Error: fmt::Display,
-    {
-        if let Some(r) = convert::<Resource, _>(self, "resource limit", resource) {
-            self.attrs.rlimits.retain(|a| a.resource != r.0);
-            self.attrs.rlimits.push(RlimitAction {
-                resource: r.0,
-                soft,
-                hard,
-            });
-        }
-        self
-    }
-
-    /// The child's file mode creation mask (umask(1); CPython's `umask=`). 0o000 to 0o777.
-    pub fn umask(&mut self, mask: u32) -> &mut Self {
-        if mask > 0o777 {
-            self.refuse(format!("umask {mask:o}"), "it must be between 0 and 0777");
-        }
-        self.attrs.umask = Some(mask);
-        self
-    }
-
-    /// The child's nice value, absolute (setpriority(PRIO_PROCESS); `renice -n`), -20 to 19.
-    /// Lowering it below the parent's needs CAP_SYS_NICE or RLIMIT_NICE.
-    pub fn nice(&mut self, nice: i32) -> &mut Self {
-        if !(-20..=19).contains(&nice) {
-            self.refuse(format!("nice {nice}"), "it must be between -20 and 19");
-        }
-        self.attrs.nice = Some(nice);
-        self
-    }
-
-    /// The child's scheduling policy and priority (sched_setscheduler; chrt(1)).
-    /// Accepts a [`SchedPolicy`] or `"fifo"`, `"rr"`, `"batch"`, `"idle"`, `"other"`.
-    pub fn scheduler<P>(&mut self, policy: P, priority: i32) -> &mut Self
-    where
-        P: TryInto<SchedPolicy>,
-        P::Error: fmt::Display,
-    {
-        if let Some(p) = convert::<SchedPolicy, _>(self, "scheduling policy", policy) {
-            let (lo, hi) = p.priority_range();
-            if !(lo..=hi).contains(&priority) {
-                self.refuse(
-                    format!("priority {priority} for scheduling policy {}", p.name()),
-                    format!("it must be between {lo} and {hi}"),
-                );
-            }
-            self.attrs.scheduler = Some((p.0, priority));
-        }
-        self
     }
 }

@@ -1,28 +1,24 @@
-//! Process attributes: what the child sequence sets up before exec, one file per family.
+//! Process attributes as values: the typed names users pass to the builder (signals,
+//! namespaces, resources, capabilities, id maps), and the prepared form the spawn layer lowers
+//! into the child plan (`Attributes`, crate-private), with the checks that refuse impossible
+//! combinations before any clone.
 //!
-//! Each family adds its builder methods to [`crate::Command`] in its own file and keeps its
-//! validated, prepared form here in [`Attributes`]; `command.rs` copies that into the child
-//! plan. Validation happens in the parent, before any clone: a refused combination never
-//! creates a process.
+//! The builder methods that set them are on [`crate::Command`], one file per family under
+//! `src/command/`:
 //!
-//! | file | builder methods | names parsed |
+//! | family (`src/command/`) | builder methods | values here |
 //! | --- | --- | --- |
-//! | [`credentials`] | `uid`, `gid`, `groups`, `no_setgroups`, `chroot` | |
-//! | [`session`] | `setsid`, `process_group`, `foreground`, `setctty`, `noctty` | |
-//! | [`namespaces`] | `clone_namespaces`, `unshare_namespaces`, `uid_map`, `gid_map`, `userns_setgroups` | [`Namespaces`] |
-//! | [`limits`] | `rlimit`, `umask`, `nice`, `scheduler` | [`Resource`], [`SchedPolicy`] |
-//! | [`signals`] | `signal_mask`, `ignore_signals`, `default_signals`, `reset_ignored_signals` | [`Signal`], [`SignalSet`] |
-//! | [`security`] | `no_new_privs`, `ambient_capabilities`, `ptrace`, `pdeathsig` | [`Capability`] |
-//! | [`cgroup`] | `cgroup` | |
-//!
-//! The fd map (`fd`, `close_fd`) lives in `command.rs` with stdio.
+//! | credentials | `uid`, `gid`, `groups`, `no_setgroups`, `chroot` | |
+//! | session | `setsid`, `process_group`, `foreground`, `setctty`, `noctty` | |
+//! | namespaces | `clone_namespaces`, `unshare_namespaces`, `uid_map`, `gid_map`, `userns_setgroups` | [`Namespaces`], [`IdMap`] |
+//! | limits | `rlimit`, `umask`, `nice`, `scheduler` | [`Resource`], [`SchedPolicy`] |
+//! | signals | `signal_mask`, `ignore_signals`, `default_signals`, `reset_ignored_signals` | [`Signal`], [`SignalSet`] |
+//! | security | `no_new_privs`, `ambient_capabilities`, `ptrace`, `pdeathsig` | [`Capability`] |
+//! | cgroup | `cgroup` | |
 
-pub mod cgroup;
-pub mod credentials;
 pub mod limits;
 pub mod namespaces;
 pub mod security;
-pub mod session;
 pub mod signals;
 mod validate;
 
@@ -33,12 +29,12 @@ pub use signals::{Signal, SignalSet};
 
 pub(crate) use validate::validate;
 
-use crate::sys::child::RlimitAction;
+use crate::sys::child_sequence::RlimitAction;
 use std::fmt;
 
-/// Every attribute, in the prepared form the child sequence consumes.
+/// Every attribute, in the prepared form the spawn layer lowers into the child plan.
 #[derive(Clone, Debug, Default)]
-pub struct Attributes {
+pub(crate) struct Attributes {
     pub setsid: bool,
     /// setpgid(0, pgid): Some(0) = new group led by the child.
     pub pgid: Option<i32>,
@@ -85,6 +81,16 @@ pub struct Attributes {
 }
 
 impl Attributes {
+    /// Sets (or replaces) the limit of `resource`.
+    pub(crate) fn set_rlimit(&mut self, resource: i32, soft: u64, hard: u64) {
+        self.rlimits.retain(|a| a.resource != resource);
+        self.rlimits.push(RlimitAction {
+            resource,
+            soft,
+            hard,
+        });
+    }
+
     /// The gid list the child passes to setgroups, if it calls setgroups at all.
     ///
     /// Explicit groups are always set. Otherwise, when the uid or gid changes, supplementary
@@ -152,43 +158,6 @@ impl fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
-/// Writes setgroups, uid_map and gid_map of `pid` (called while the child waits).
-pub(crate) fn write_id_maps(a: &Attributes, pid: i32) -> Result<(), i32> {
-    use std::io::Write;
-    let write = |file: &str, text: &str| -> Result<(), i32> {
-        let path = format!("/proc/{pid}/{file}");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
-        // One write: the kernel accepts a map only as a single write.
-        f.write_all(text.as_bytes())
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
-    };
-    let lines = |maps: &[IdMap]| {
-        maps.iter()
-            .map(|m| format!("{} {} {}\n", m.inside, m.outside, m.count))
-            .collect::<String>()
-    };
-    if !a.uid_map.is_empty() {
-        write("uid_map", &lines(&a.uid_map))?;
-    }
-    // setgroups must be written before gid_map; an unprivileged parent may only write a gid
-    // map after "deny", so deny is the default (as Go's GidMappingsEnableSetgroups=false).
-    if !a.gid_map.is_empty() || a.setgroups_allow.is_some() {
-        let allow = a.setgroups_allow.unwrap_or(false);
-        match write("setgroups", if allow { "allow" } else { "deny" }) {
-            // Kernels before 3.19 have no setgroups file: nothing to write.
-            Err(libc::ENOENT) => {}
-            r => r?,
-        }
-    }
-    if !a.gid_map.is_empty() {
-        write("gid_map", &lines(&a.gid_map))?;
-    }
-    Ok(())
-}
-
 /// The namespace names of a CLONE_NEW* set, for messages: `user,mount`.
 pub fn namespace_names(flags: i32) -> String {
     Namespaces::from_bits(flags).to_string()
@@ -199,21 +168,5 @@ pub fn rlimit_name(resource: i32) -> String {
     match Resource::try_from(resource) {
         Ok(r) => format!("RLIMIT_{}", r.name().to_ascii_uppercase()),
         Err(_) => format!("rlimit {resource}"),
-    }
-}
-
-/// Accepts a typed value or anything that converts into one (a name, a number), and records a
-/// conversion failure on the command so that spawn refuses it before any clone.
-pub(crate) fn convert<T, V>(cmd: &mut crate::Command, what: &str, v: V) -> Option<T>
-where
-    V: TryInto<T>,
-    V::Error: fmt::Display,
-{
-    match v.try_into() {
-        Ok(t) => Some(t),
-        Err(e) => {
-            cmd.refuse(what.to_string(), e.to_string());
-            None
-        }
     }
 }

@@ -8,7 +8,7 @@
 //! whole spawn), so it is opt-in: `reset_ignored_signals(true)`. `ignore_signals` asks for SIG_IGN,
 //! `default_signals` resets chosen ones (posix_spawn's SETSIGDEF).
 
-use super::{convert, sig_bit, NameError};
+use super::{sig_bit, NameError};
 use std::fmt;
 use std::str::FromStr;
 
@@ -229,55 +229,5 @@ impl<const N: usize> TryFrom<[i32; N]> for SignalSet {
 impl FromIterator<Signal> for SignalSet {
     fn from_iter<I: IntoIterator<Item = Signal>>(it: I) -> Self {
         it.into_iter().fold(SignalSet::EMPTY, SignalSet::with)
-    }
-}
-
-impl crate::Command {
-    /// The signal mask the program starts with (default: empty, whatever the parent blocks).
-    /// Accepts a [`SignalSet`], a list like `"USR1,TERM"` or `[libc::SIGUSR1]`.
-    /// SIGKILL and SIGSTOP cannot be blocked and are refused.
-    pub fn signal_mask<S>(&mut self, set: S) -> &mut Self
-    where
-        S: TryInto<SignalSet>,
-        S::Error: fmt::Display,
-    {
-        if let Some(set) = convert::<SignalSet, _>(self, "signal mask", set) {
-            self.attrs.sig_mask = set.bits();
-        }
-        self
-    }
-
-    /// Signals the program starts with ignored (SIG_IGN survives exec). SIGKILL and SIGSTOP
-    /// cannot be ignored and are refused.
-    pub fn ignore_signals<S>(&mut self, set: S) -> &mut Self
-    where
-        S: TryInto<SignalSet>,
-        S::Error: fmt::Display,
-    {
-        if let Some(set) = convert::<SignalSet, _>(self, "ignored signals", set) {
-            self.attrs.sig_ignore |= set.bits();
-        }
-        self
-    }
-
-    /// Signals reset to SIG_DFL even if the parent ignores them (posix_spawn's
-    /// POSIX_SPAWN_SETSIGDEF).
-    pub fn default_signals<S>(&mut self, set: S) -> &mut Self
-    where
-        S: TryInto<SignalSet>,
-        S::Error: fmt::Display,
-    {
-        if let Some(set) = convert::<SignalSet, _>(self, "default signals", set) {
-            self.attrs.sig_default |= set.bits();
-        }
-        self
-    }
-
-    /// Reset every signal the parent ignores to SIG_DFL too, so the program starts with all
-    /// 64 dispositions at default (unless `ignore_signals` says otherwise). Off by default:
-    /// inherited SIG_IGN is kept (nohup style), SIGPIPE excepted. Costs one syscall per signal.
-    pub fn reset_ignored_signals(&mut self, reset: bool) -> &mut Self {
-        self.attrs.reset_ignored_signals = reset;
-        self
     }
 }

@@ -2,14 +2,16 @@
 //! no process. Each rule says what the kernel (or the child's step order) would do otherwise.
 
 use super::namespaces::Namespaces;
-use crate::Command;
+use super::Attributes;
 
-/// Refuses contradictory or impossible attributes with an `InvalidInput` error.
-pub(crate) fn validate(cmd: &Command) -> crate::Result<()> {
-    // The program's name is rendered only for an error: the common path allocates nothing.
-    let refuse =
-        |what: &str, why: String| Err(crate::Error::invalid(&cmd.program_display(), what, why));
-    let a = &cmd.attrs;
+/// What was refused and why: `("uid/gid maps", "they need a new user namespace...")`.
+pub(crate) type Refusal = (String, String);
+
+/// Refuses contradictory or impossible attributes. `child_fd_open(fd)` says whether the child
+/// will have `fd` open after its fd map.
+pub(crate) fn validate(a: &Attributes, child_fd_open: impl Fn(i32) -> bool) -> Result<(), Refusal> {
+    // Rendered only for a refusal: the common path allocates nothing.
+    let refuse = |what: &str, why: String| Err((what.to_string(), why));
 
     // --- session, process group, terminal ---
     if a.setsid && a.pgid.is_some() {
@@ -70,7 +72,7 @@ pub(crate) fn validate(cmd: &Command) -> crate::Result<()> {
                     .into(),
             );
         }
-        if !child_fd_is_open(cmd, fd) {
+        if !child_fd_open(fd) {
             return refuse(
                 &format!("controlling terminal fd {fd}"),
                 "it is not an fd the child will have: map it with fd() or use 0-2".into(),
@@ -181,13 +183,4 @@ pub(crate) fn validate(cmd: &Command) -> crate::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether the child will have `fd` open after the fd map.
-fn child_fd_is_open(cmd: &Command, fd: i32) -> bool {
-    if let Some((_, source)) = cmd.fd_map.iter().rev().find(|(t, _)| *t == fd) {
-        return source.is_some();
-    }
-    // 0-2 always exist (inherited or set up as stdio); others only when inherited.
-    (0..=2).contains(&fd) || (cmd.keep_fds && crate::sys::inherited::is_open(fd))
 }

@@ -2,9 +2,9 @@
 //! run at once or prepared for an allocation-free exec later.
 
 use super::prepared::{Envp, PreparedExec, ShellFallback};
+use super::search::PathLookup;
 use super::search::{Candidates, SearchRules};
 use super::vectors::CStringArray;
-use crate::command::PathLookup;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;

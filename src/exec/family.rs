@@ -27,8 +27,8 @@
 
 use super::builder::Exec;
 use super::prepared::{Envp, PreparedExecAt};
+use super::search::PathLookup;
 use super::vectors::CStringArray;
-use crate::command::PathLookup;
 use rustix::fs::AtFlags;
 use std::ffi::OsStr;
 use std::io;

@@ -20,5 +20,5 @@ pub use builder::Exec;
 pub use family::{execv, execve, execveat, execvp, execvpe, fexecve};
 pub use prepared::{Envp, ExecTarget, PreparedExec, PreparedExecAt, ShellFallback};
 pub use rustix::fs::AtFlags;
-pub use search::{Candidates, SearchRules};
+pub use search::{Candidates, PathLookup, SearchRules};
 pub use vectors::CStringArray;

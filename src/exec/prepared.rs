@@ -3,11 +3,12 @@
 
 use super::search::{Candidates, SearchRules};
 use super::vectors::CStringArray;
-use crate::sys::cptr::CPtr;
+use crate::sys::exec_loop::{self, ExecCandidates};
+use core::sync::atomic::AtomicPtr;
 use rustix::fs::AtFlags;
-use std::cell::Cell;
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::raw::c_char;
 use std::os::unix::ffi::OsStrExt;
 
 /// The environment a prepared exec passes.
@@ -17,6 +18,16 @@ pub enum Envp {
     Inherit,
     /// An explicit list of `KEY=VALUE` strings.
     Explicit(CStringArray),
+}
+
+impl Envp {
+    /// The envp pointer to pass to execve: the live `environ`, or the explicit array.
+    pub(crate) fn as_ptr(&self) -> *const *const c_char {
+        match self {
+            Envp::Inherit => exec_loop::live_environ(),
+            Envp::Explicit(a) => a.as_ptr(),
+        }
+    }
 }
 
 /// What to do when a candidate fails with ENOEXEC (a file with no `#!` and no known format).
@@ -35,11 +46,10 @@ pub struct ExecTarget {
     pub(crate) candidates: Candidates,
     pub(crate) rules: SearchRules,
     pub(crate) shell: ShellFallback,
-    /// Scratch for the `/bin/sh path args...` vector, filled in at exec time.
-    pub(crate) sh_argv: Box<[Cell<CPtr>]>,
+    /// Scratch for the `/bin/sh path args...` vector, filled in at exec time (atomics, so that
+    /// a target shared between threads stays sound: each exec writes the same values).
+    sh_argv: Box<[AtomicPtr<c_char>]>,
 }
-
-pub(crate) const BIN_SH: &std::ffi::CStr = c"/bin/sh";
 
 impl ExecTarget {
     /// A target for an argv of `argc` strings: the `/bin/sh` scratch gets room for
@@ -55,7 +65,9 @@ impl ExecTarget {
             candidates,
             rules,
             shell,
-            sh_argv: (0..sh_len).map(|_| Cell::new(CPtr::NULL)).collect(),
+            sh_argv: (0..sh_len)
+                .map(|_| AtomicPtr::new(core::ptr::null_mut()))
+                .collect(),
         }
     }
 
@@ -67,6 +79,17 @@ impl ExecTarget {
     /// The number of argv strings this target's shell scratch has room for.
     pub fn argc_capacity(&self) -> usize {
         self.sh_argv.len() - 2
+    }
+
+    /// The raw view the allocation-free exec loop reads.
+    pub(crate) fn raw(&self) -> ExecCandidates<'_> {
+        ExecCandidates {
+            paths: self.candidates.raw(),
+            direct: self.candidates.direct,
+            continue_after: self.rules.continue_errnos(),
+            shell_fallback: self.shell == ShellFallback::Sh,
+            sh_argv: &self.sh_argv,
+        }
     }
 }
 
@@ -141,7 +164,8 @@ impl PreparedExec {
     /// Returns only on failure, with the errno the search ends on. Allocates nothing, takes
     /// no lock, does not touch `errno`: safe in a forked, vforked or cloned child.
     pub fn exec(&self) -> std::io::Error {
-        std::io::Error::from_raw_os_error(crate::sys::exec::run(self))
+        let errno = exec_loop::run(&self.target.raw(), self.argv.as_ptr(), self.envp.as_ptr());
+        std::io::Error::from_raw_os_error(errno)
     }
 }
 
@@ -200,6 +224,13 @@ impl PreparedExecAt {
     /// errno. For an fexecve on a kernel without execveat (ENOSYS, before Linux 3.19) it
     /// tries `/proc/self/fd/N` as glibc does. Allocates nothing, takes no lock.
     pub fn exec(&self, dirfd: BorrowedFd<'_>) -> std::io::Error {
-        std::io::Error::from_raw_os_error(crate::sys::exec::run_at(self, dirfd.as_raw_fd()))
+        let errno = exec_loop::run_at(
+            dirfd.as_raw_fd(),
+            &self.path,
+            self.argv.as_ptr(),
+            self.envp.as_ptr(),
+            self.flags.bits() as i32,
+        );
+        std::io::Error::from_raw_os_error(errno)
     }
 }

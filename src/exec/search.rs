@@ -2,7 +2,7 @@
 //!
 //! The candidates are computed in advance (allocating) so that trying them, which happens
 //! after a fork or clone, allocates nothing. Which errnos let the search go on, and which
-//! errno wins at the end, is in [`SearchRules`]; the loop itself is in `sys::exec`.
+//! errno wins at the end, is in [`SearchRules`]; the loop itself is in `sys::exec_loop`.
 
 use crate::sys::cptr::CPtr;
 use std::ffi::CString;
@@ -33,17 +33,21 @@ pub enum SearchRules {
 impl SearchRules {
     /// Whether an exec failure with `errno` at one candidate lets the search try the next.
     pub fn continues_after(self, errno: i32) -> bool {
+        self.continue_errnos().contains(&errno)
+    }
+
+    /// The errnos after which the search tries the next candidate.
+    pub(crate) fn continue_errnos(self) -> &'static [i32] {
         match self {
-            SearchRules::Glibc => matches!(
-                errno,
-                libc::EACCES
-                    | libc::ENOENT
-                    | libc::ESTALE
-                    | libc::ENOTDIR
-                    | libc::ENODEV
-                    | libc::ETIMEDOUT
-            ),
-            SearchRules::Musl => matches!(errno, libc::EACCES | libc::ENOENT | libc::ENOTDIR),
+            SearchRules::Glibc => &[
+                libc::EACCES,
+                libc::ENOENT,
+                libc::ESTALE,
+                libc::ENOTDIR,
+                libc::ENODEV,
+                libc::ETIMEDOUT,
+            ],
+            SearchRules::Musl => &[libc::EACCES, libc::ENOENT, libc::ENOTDIR],
         }
     }
 
@@ -54,6 +58,15 @@ impl SearchRules {
             SearchRules::Musl => MUSL_DEFAULT_PATH,
         }
     }
+}
+
+/// How a program name is turned into a file to exec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathLookup {
+    /// Search PATH like execvp when the name has no '/' (the default).
+    Search(SearchRules),
+    /// Use the name as given (execve semantics).
+    Off,
 }
 
 /// Where exec will look for the program: the paths to try, in order.

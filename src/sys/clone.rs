@@ -40,8 +40,6 @@ pub struct CloneRequest {
 pub struct Cloned {
     pub pid: i32,
     pub pidfd: i32,
-    /// Whether the kernel reset the child's signal handlers (CLONE_CLEAR_SIGHAND).
-    pub handlers_cleared: bool,
 }
 
 #[repr(C)]
@@ -74,7 +72,10 @@ pub fn kernel_clears_handlers() -> bool {
 /// # Safety
 /// `stack` is a writable region not used by anything else until the child has exec'd or
 /// exited; `entry` follows the child-side rules (no allocation, no locks, raw syscalls only)
-/// and `arg` stays valid until then. All signals must be blocked in the calling thread.
+/// and `arg` stays valid until then. No handler of the parent may run in the child: clone3
+/// with CLONE_CLEAR_SIGHAND resets them in the kernel, and when that may not be the case (the
+/// clone(2) path, where `reset_handlers` runs) every signal must be blocked in the calling
+/// thread until the child has reset them.
 pub unsafe fn clone_child(
     req: &CloneRequest,
     stack: &mut [u8],
@@ -118,11 +119,7 @@ pub unsafe fn clone_child(
         match ret {
             Ok(pid) => {
                 CLONE3_STATE.store(1, Ordering::Relaxed);
-                return Ok(Cloned {
-                    pid,
-                    pidfd,
-                    handlers_cleared: true,
-                });
+                return Ok(Cloned { pid, pidfd });
             }
             // ENOSYS: no clone3; EINVAL on first use: probably no CLEAR_SIGHAND. Fall back,
             // unless a cgroup or time namespace was asked for (only clone3 can do that:
@@ -144,11 +141,7 @@ pub unsafe fn clone_child(
             arg,
         )
     }?;
-    Ok(Cloned {
-        pid,
-        pidfd,
-        handlers_cleared: false,
-    })
+    Ok(Cloned { pid, pidfd })
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -156,13 +149,19 @@ mod arch {
     use super::{ChildEntry, CloneArgs};
     use core::arch::asm;
 
-    /// clone3 whose child calls `entry(arg)` on the new stack.
+    /// A clone-family syscall whose child calls `entry(arg)` on the new stack and never
+    /// returns; the parent gets the pid or the errno. `a1..a5` are the syscall's arguments.
     ///
     /// # Safety
-    /// See [`super::clone_child`].
-    pub unsafe fn clone3(
-        args: &mut CloneArgs,
-        size: usize,
+    /// See [`super::clone_child`]; the arguments are valid for syscall `nr`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn clone_calling(
+        nr: libc::c_long,
+        a1: usize,
+        a2: usize,
+        a3: usize,
+        a4: usize,
+        a5: usize,
         entry: ChildEntry,
         arg: *mut libc::c_void,
     ) -> Result<i32, i32> {
@@ -182,9 +181,12 @@ mod arch {
                 "call r12",
                 "ud2",
                 "2:",
-                inlateout("rax") libc::SYS_clone3 as isize => ret,
-                in("rdi") args as *mut CloneArgs,
-                in("rsi") size,
+                inlateout("rax") nr as isize => ret,
+                in("rdi") a1,
+                in("rsi") a2,
+                in("rdx") a3,
+                in("r10") a4,
+                in("r8") a5,
                 in("r12") entry as usize,
                 in("r13") arg,
                 lateout("rcx") _, lateout("r11") _,
@@ -195,6 +197,21 @@ mod arch {
         } else {
             Ok(ret as i32)
         }
+    }
+
+    /// clone3 whose child calls `entry(arg)` on the new stack.
+    ///
+    /// # Safety
+    /// See [`super::clone_child`].
+    pub unsafe fn clone3(
+        args: &mut CloneArgs,
+        size: usize,
+        entry: ChildEntry,
+        arg: *mut libc::c_void,
+    ) -> Result<i32, i32> {
+        let args = args as *mut CloneArgs as usize;
+        // SAFETY: args is a live clone_args of `size` bytes; the rest is forwarded.
+        unsafe { clone_calling(libc::SYS_clone3, args, size, 0, 0, 0, entry, arg) }
     }
 
     /// clone(2) (x86_64 argument order: flags, stack, parent_tid, child_tid, tls).
@@ -208,33 +225,20 @@ mod arch {
         entry: ChildEntry,
         arg: *mut libc::c_void,
     ) -> Result<i32, i32> {
-        let ret: isize;
-        // SAFETY: as for clone3 above.
+        let pidfd = pidfd as *mut i32 as usize;
+        // SAFETY: CLONE_PIDFD writes the fd through parent_tid, a live i32; the rest is
+        // forwarded.
         unsafe {
-            asm!(
-                "syscall",
-                "test rax, rax",
-                "jnz 2f",
-                "xor ebp, ebp",
-                "mov rdi, r13",
-                "call r12",
-                "ud2",
-                "2:",
-                inlateout("rax") libc::SYS_clone as isize => ret,
-                in("rdi") flags,
-                in("rsi") stack_top,
-                in("rdx") pidfd as *mut i32,
-                in("r10") 0usize,
-                in("r8") 0usize,
-                in("r12") entry as usize,
-                in("r13") arg,
-                lateout("rcx") _, lateout("r11") _,
-            );
-        }
-        if ret < 0 {
-            Err((-ret) as i32)
-        } else {
-            Ok(ret as i32)
+            clone_calling(
+                libc::SYS_clone,
+                flags as usize,
+                stack_top,
+                pidfd,
+                0,
+                0,
+                entry,
+                arg,
+            )
         }
     }
 }

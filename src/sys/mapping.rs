@@ -121,11 +121,6 @@ impl Region {
         self.len
     }
 
-    /// Always false: a region has at least one page.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     fn check(&self, offset: usize, len: usize) -> Result<usize, Errno> {
         let end = offset.checked_add(len).ok_or(Errno(libc::EINVAL))?;
         if !page_aligned(offset) || !page_aligned(len) || end > self.len {
@@ -148,19 +143,6 @@ impl Region {
         prot: i32,
     ) -> Result<(), Errno> {
         self.fill_with(offset, len, at, data, prot, 0)
-    }
-
-    /// [`Region::fill`] with MAP_NORESERVE: no swap space is set aside for pages never
-    /// touched, as for a stack that may grow to the rlimit but rarely does.
-    pub fn fill_lazy(
-        &self,
-        offset: usize,
-        len: usize,
-        at: usize,
-        data: &[u8],
-        prot: i32,
-    ) -> Result<(), Errno> {
-        self.fill_with(offset, len, at, data, prot, libc::MAP_NORESERVE)
     }
 
     fn fill_with(

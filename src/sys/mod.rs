@@ -1,27 +1,30 @@
-//! The only unsafe code in forkexec: raw syscalls, the clone, the child sequence.
+//! The only unsafe code in forkexec, private to the crate: raw syscalls, the clone, the child
+//! sequence, the loader's mappings and jump. The layers above build the raw views these
+//! modules execute ([`child_sequence::ChildPlan`], [`exec_loop::ExecCandidates`]); nothing
+//! here imports them back (only the shared step vocabulary, `crate::step`).
 //!
 //! - [`raw`]: syscalls issued directly (no libc, no errno), safe for the child side;
 //! - [`clone`]: clone3/clone with the child on its own stack;
 //! - [`stack`]: the per-thread cached child stack;
-//! - [`child`]: the ordered, allocation-free child sequence;
-//! - [`spawn`]: the parent's side of a spawn;
-//! - [`exec`]: the allocation-free exec loop over prepared PATH candidates.
-//! - [`inherited`]: fds known only by number (validation, the CLI).
+//! - [`child_sequence`]: the ordered, allocation-free steps between clone and exec;
+//! - [`launch`]: the parent's side of a spawn (clone, wait for the exec, read the report);
+//! - [`exec_loop`]: the allocation-free exec loop over prepared PATH candidates;
+//! - [`inherited`]: fds known only by number (validation, the CLI through `crate::fd`);
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
 //! - [`jump`]: the loader's trampoline into a new program;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
-pub mod child;
+pub mod child_sequence;
 pub mod clone;
 pub mod cptr;
-pub mod exec;
+pub mod exec_loop;
 pub mod inherited;
 #[cfg(target_arch = "x86_64")]
 pub mod jump;
+pub mod launch;
 pub mod mapping;
 pub mod mm;
 pub mod raw;
-pub mod spawn;
 pub mod stack;

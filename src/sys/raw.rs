@@ -188,6 +188,7 @@ pub unsafe fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> SysResu
 
 /// The kernel's `struct sigaction` layout for rt_sigaction on x86_64 and aarch64.
 #[repr(C)]
+#[derive(Default)]
 pub struct KernelSigaction {
     pub handler: usize,
     pub flags: u64,
@@ -389,16 +390,6 @@ pub unsafe fn read(fd: c_int, buf: *mut u8, len: usize) -> SysResult {
     unsafe { sys!(libc::SYS_read, fd, buf, len) }
 }
 
-/// `write(fd, buf, len)`.
-///
-/// # Safety
-/// `buf` is valid for `len` bytes of reads.
-#[inline]
-pub unsafe fn write(fd: c_int, buf: *const u8, len: usize) -> SysResult {
-    // SAFETY: forwarded contract.
-    unsafe { sys!(libc::SYS_write, fd, buf, len) }
-}
-
 /// `kill(pid, sig)`.
 #[inline]
 pub fn kill(pid: c_int, sig: c_int) -> SysResult {
@@ -438,14 +429,4 @@ pub unsafe fn capset(hdr: *const libc::c_void, data: *const libc::c_void) -> Sys
 pub unsafe fn sched_setscheduler(policy: c_int, param: *const libc::sched_param) -> SysResult {
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_sched_setscheduler, 0, policy, param) }
-}
-
-/// `open(path, flags, mode)` via openat(AT_FDCWD).
-///
-/// # Safety
-/// `path` is NUL-terminated.
-#[inline]
-pub unsafe fn open(path: *const c_char, flags: c_int, mode: libc::mode_t) -> SysResult {
-    // SAFETY: forwarded contract.
-    unsafe { sys!(libc::SYS_openat, libc::AT_FDCWD as isize, path, flags, mode) }
 }

@@ -1,53 +1,61 @@
 //! The exec loop: try each prepared candidate with raw execve, following the search rules.
-//! Runs in children after clone; it allocates nothing and reads only prepared data.
+//! Runs in children after clone (and after a user's fork); it allocates nothing and reads
+//! only the raw view the exec layer prepared ([`ExecCandidates`]).
 
 use super::cptr::CPtr;
 use super::raw;
-use crate::exec::prepared::{
-    Envp, ExecTarget, PreparedExec, PreparedExecAt, ShellFallback, BIN_SH,
-};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use std::os::raw::c_char;
 
 extern "C" {
     static environ: *const *const c_char;
 }
 
-/// The envp pointer for a prepared exec.
-pub(crate) fn envp_ptr(envp: &Envp) -> *const *const c_char {
-    match envp {
-        // SAFETY: reading the C `environ` pointer; it is the process's current environment.
-        Envp::Inherit => unsafe { environ },
-        Envp::Explicit(a) => a.as_ptr(),
-    }
+/// The live `environ` of this process, as execv passes it.
+pub fn live_environ() -> *const *const c_char {
+    // SAFETY: reading the C `environ` pointer; it is the process's current environment.
+    unsafe { environ }
 }
 
-/// Runs the candidates of `p` in order; returns the errno the search ends on.
-pub(crate) fn run(p: &PreparedExec) -> i32 {
-    run_with(&p.target, p.argv.as_ptr(), envp_ptr(&p.envp))
+/// `/bin/sh`, the interpreter of the ENOEXEC fallback.
+pub const BIN_SH: &std::ffi::CStr = c"/bin/sh";
+
+/// Where and how to exec, as raw data: what the exec layer's `ExecTarget` lends the loop.
+pub struct ExecCandidates<'a> {
+    /// NUL-terminated paths to try, in order.
+    pub paths: &'a [CPtr],
+    /// The name had a '/': one path, used as is; its errno is final.
+    pub direct: bool,
+    /// The errnos after which the search goes on to the next candidate (EACCES among them is
+    /// remembered and wins at the end).
+    pub continue_after: &'static [i32],
+    /// On ENOEXEC, run `/bin/sh path argv[1..]` (glibc's execvp).
+    pub shell_fallback: bool,
+    /// Scratch for the `/bin/sh path args...` vector: room for `max(argc, 1) + 2` pointers.
+    pub sh_argv: &'a [AtomicPtr<c_char>],
 }
 
-/// Runs the execveat of `p` relative to `dirfd`; returns the errno.
-pub(crate) fn run_at(p: &PreparedExecAt, dirfd: i32) -> i32 {
-    let envp = envp_ptr(&p.envp);
-    // SAFETY: the path, argv and envp are owned by `p`, NUL-terminated and NULL-terminated.
-    let err = unsafe {
-        raw::execveat(
-            dirfd,
-            p.path.as_ptr(),
-            p.argv.as_ptr(),
-            envp,
-            p.flags.bits() as i32,
-        )
-    };
-    let is_fexecve = p.path.is_empty() && p.flags == rustix::fs::AtFlags::EMPTY_PATH;
+/// `execveat(dirfd, path, argv, envp, flags)`; for an fexecve (`path` empty, `flags` exactly
+/// AT_EMPTY_PATH) on a kernel without execveat (ENOSYS, before Linux 3.19) it execs
+/// `/proc/self/fd/N` as glibc does. Returns the errno.
+pub fn run_at(
+    dirfd: i32,
+    path: &std::ffi::CStr,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: i32,
+) -> i32 {
+    // SAFETY: the path, argv and envp are NUL-terminated and NULL-terminated, owned by the
+    // caller for the duration of the call.
+    let err = unsafe { raw::execveat(dirfd, path.as_ptr(), argv, envp, flags) };
+    let is_fexecve = path.is_empty() && flags == libc::AT_EMPTY_PATH;
     if err != libc::ENOSYS || !is_fexecve {
         return err;
     }
-    // Before Linux 3.19 there is no execveat: glibc's fexecve then execs /proc/self/fd/N.
     let mut buf = [0u8; 32];
     let path = proc_fd_path(dirfd, &mut buf);
     // SAFETY: `path` is NUL-terminated in `buf`, which lives until the call returns.
-    unsafe { raw::execve(path, p.argv.as_ptr(), envp) }
+    unsafe { raw::execve(path, argv, envp) }
 }
 
 /// Writes "/proc/self/fd/N\0" into `buf` without allocating; returns its start.
@@ -74,28 +82,24 @@ fn proc_fd_path(fd: i32, buf: &mut [u8; 32]) -> *const c_char {
 }
 
 /// Tries each candidate of `t` with `argv` and `envp`; returns the errno the search ends on.
-pub(crate) fn run_with(
-    t: &ExecTarget,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) -> i32 {
+pub fn run(t: &ExecCandidates, argv: *const *const c_char, envp: *const *const c_char) -> i32 {
     let mut saw_eacces = false;
     let mut last = libc::ENOENT;
-    for &CPtr(path) in t.candidates.raw() {
+    for &CPtr(path) in t.paths {
         // SAFETY: path, argv and envp are NUL-terminated strings / NULL-terminated arrays
         // prepared by the caller and alive for this call.
         let mut err = unsafe { raw::execve(path, argv, envp) };
-        if err == libc::ENOEXEC && t.shell == ShellFallback::Sh {
+        if err == libc::ENOEXEC && t.shell_fallback {
             err = exec_under_sh(t, path, argv, envp);
         }
         last = err;
-        if t.candidates.direct {
+        if t.direct {
             return err;
         }
         if err == libc::EACCES {
             saw_eacces = true;
         }
-        if !t.rules.continues_after(err) {
+        if !t.continue_after.contains(&err) {
             return err;
         }
     }
@@ -108,12 +112,12 @@ pub(crate) fn run_with(
 
 /// Runs `/bin/sh path argv[1..]`, glibc's answer to ENOEXEC in execvp.
 fn exec_under_sh(
-    t: &ExecTarget,
+    t: &ExecCandidates,
     path: *const c_char,
     argv: *const *const c_char,
     envp: *const *const c_char,
 ) -> i32 {
-    let slots = &t.sh_argv;
+    let slots = t.sh_argv;
     let mut argc = 0usize;
     // SAFETY: argv is NULL-terminated.
     while unsafe { !(*argv.add(argc)).is_null() } {
@@ -123,17 +127,16 @@ fn exec_under_sh(
         // The scratch was sized for another argv: no room without allocating.
         return libc::E2BIG;
     }
-    slots[0].set(CPtr(BIN_SH.as_ptr()));
-    slots[1].set(CPtr(path));
-    let mut i = 1;
-    while i < argc {
+    let set = |i: usize, p: *const c_char| slots[i].store(p.cast_mut(), Ordering::Relaxed);
+    set(0, BIN_SH.as_ptr());
+    set(1, path);
+    for i in 1..argc {
         // SAFETY: i < argc, within argv.
-        slots[i + 1].set(CPtr(unsafe { *argv.add(i) }));
-        i += 1;
+        set(i + 1, unsafe { *argv.add(i) });
     }
-    slots[argc.max(1) + 1].set(CPtr::NULL);
-    // SAFETY: slots form a NULL-terminated array of valid strings; Cell<CPtr> has the same
-    // layout as *const c_char (both transparent).
+    set(argc.max(1) + 1, core::ptr::null());
+    // SAFETY: slots form a NULL-terminated array of valid strings; AtomicPtr<c_char> has the
+    // same in-memory representation as *mut c_char.
     unsafe { raw::execve(BIN_SH.as_ptr(), slots.as_ptr().cast(), envp) }
 }
 

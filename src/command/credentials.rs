@@ -5,23 +5,24 @@
 //! path. The child issues the raw syscalls, which change only the child: glibc's wrappers
 //! would signal every thread of the (shared-memory) parent to change theirs too.
 
+use super::Command;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-impl crate::Command {
+impl Command {
     /// The child's user id: setuid(uid), after setgroups and setgid (std: `CommandExt::uid`;
     /// Go: Credential.Uid; setpriv --reuid). Unless [`groups`](Self::groups) or
     /// [`no_setgroups`](Self::no_setgroups) say otherwise, a root parent also drops the
     /// supplementary groups (setgroups with an empty list), as std and Go do.
     pub fn uid(&mut self, uid: u32) -> &mut Self {
-        self.attrs.uid = Some(uid);
+        self.spec.attrs.uid = Some(uid);
         self
     }
 
     /// The child's group id: setgid(gid), before setuid (std: `CommandExt::gid`; Go:
     /// Credential.Gid; setpriv --regid).
     pub fn gid(&mut self, gid: u32) -> &mut Self {
-        self.attrs.gid = Some(gid);
+        self.spec.attrs.gid = Some(gid);
         self
     }
 
@@ -35,14 +36,14 @@ impl crate::Command {
                 "the kernel accepts at most 65536 (NGROUPS_MAX)",
             );
         }
-        self.attrs.groups = Some(groups.to_vec());
+        self.spec.attrs.groups = Some(groups.to_vec());
         self
     }
 
     /// Never call setgroups, keeping the inherited supplementary groups even when uid or gid
     /// change (Go: Credential.NoSetGroups; setpriv --keep-groups).
     pub fn no_setgroups(&mut self, yes: bool) -> &mut Self {
-        self.attrs.no_setgroups = yes;
+        self.spec.attrs.no_setgroups = yes;
         self
     }
 
@@ -52,7 +53,7 @@ impl crate::Command {
     pub fn chroot(&mut self, dir: impl AsRef<Path>) -> &mut Self {
         let bytes = dir.as_ref().as_os_str().as_bytes();
         match std::ffi::CString::new(bytes) {
-            Ok(c) if !bytes.is_empty() => self.attrs.chroot = Some(c),
+            Ok(c) if !bytes.is_empty() => self.spec.attrs.chroot = Some(c),
             Ok(_) => self.refuse("chroot directory", "it is empty"),
             Err(e) => self.refuse(
                 "chroot directory",

@@ -1,4 +1,5 @@
-//! `Child`: a running process, addressed through its pidfd so no PID-reuse race exists.
+//! [`Child`]: the handle of a running process, addressed through its pidfd so no PID-reuse race
+//! exists. (The steps that run *inside* the new process are `sys::child_sequence`.)
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -41,9 +42,7 @@ impl Child {
     pub(crate) fn new(
         pid: i32,
         pidfd: OwnedFd,
-        stdin: Option<OwnedFd>,
-        stdout: Option<OwnedFd>,
-        stderr: Option<OwnedFd>,
+        [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
         kill_on_drop: bool,
         group_leader: bool,
     ) -> Child {

@@ -1,4 +1,4 @@
-//! The parent's side of a spawn: block signals, clone on the cached stack, learn the outcome.
+//! The parent's side of a spawn: clone on the cached stack, learn the outcome.
 //!
 //! Two paths, both with CLONE_VM (no page tables copied, cost flat in the parent's size):
 //! - vfork (the default): CLONE_VFORK suspends this thread until the child execs or exits;
@@ -7,10 +7,11 @@
 //!   for a new user namespace): no CLONE_VFORK; the child blocks on a pipe until `before_release`
 //!   has run, and a close-on-exec status pipe tells the parent when the exec has happened.
 
-use super::child::{entry_handlers_cleared, entry_reset_handlers, ChildPlan, Failure, Step};
-use super::clone::{self, clone_child, ChildEntries, CloneRequest};
+use super::child_sequence::{entry_handlers_cleared, entry_reset_handlers, ChildPlan};
+use super::clone::{self, clone_child, ChildEntries, CloneRequest, Cloned};
 use super::{raw, stack};
-use std::os::fd::{FromRawFd, OwnedFd};
+use crate::step::{SpawnStep, StepFailure};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const ENTRIES: ChildEntries = ChildEntries {
     handlers_cleared: entry_handlers_cleared,
@@ -62,26 +63,29 @@ fn reap(pidfd: &OwnedFd) {
     }
 }
 
-/// Spawns with CLONE_VFORK: returns once the child has exec'd, or its failure.
-pub fn spawn_vfork(plan: &ChildPlan, req: &CloneRequest) -> Result<Spawned, Failure> {
-    debug_assert!(req.vfork);
-    let mut stack = stack::take().map_err(|e| Failure {
-        step: Step::Clone,
-        errno: e.raw_os_error().unwrap_or(libc::ENOMEM),
-        detail: 0,
-    })?;
+fn clone_failure(errno: i32) -> StepFailure {
+    StepFailure::new(SpawnStep::Clone, errno)
+}
+
+/// Clones a child running the sequence of `plan` on this thread's cached stack. On success the
+/// stack is returned with the child's pid and pidfd: the caller gives the stack back once no
+/// child can be running on it any more.
+///
+/// `block_signals`: block every signal around the clone (see the callers for why).
+fn clone_on_cached_stack(
+    plan: &ChildPlan,
+    req: &CloneRequest,
+    block_signals: bool,
+) -> Result<(Cloned, stack::ChildStack, OwnedFd), StepFailure> {
+    let mut stack =
+        stack::take().map_err(|e| clone_failure(e.raw_os_error().unwrap_or(libc::ENOMEM)))?;
     let cloned = {
-        // Why signals are blocked around a vfork-class clone: the child shares our memory, so
-        // a handler of ours must never run in it. With CLONE_CLEAR_SIGHAND the kernel resets
-        // the child's handlers at birth, so that can no longer happen and the two sigprocmask
-        // calls are skipped (the child still sets its own mask before exec). They stay when
-        // the kernel cannot clear handlers (the child resets them by hand, and must not be
-        // interrupted meanwhile) and when a step must not be stopped by SIGTTOU (foreground).
-        let _blocked = (!clone::kernel_clears_handlers() || plan.foreground_fd >= 0)
-            .then(AllSignalsBlocked::new);
-        // SAFETY: the stack is ours alone (taken from this thread's cache); the plan outlives
-        // the child's use of it because CLONE_VFORK returns only after exec or exit; the entry
-        // functions follow the child rules; a handler cannot run in the child (see above).
+        let _blocked = block_signals.then(AllSignalsBlocked::new);
+        // SAFETY: the stack is ours alone (taken from this thread's cache) and stays untouched
+        // until the caller knows the child exec'd or exited; the plan outlives the child's use
+        // of it for the same reason; the entry functions follow the child rules; a parent
+        // handler cannot run in the child (the kernel clears them, or signals are blocked and
+        // the child resets them first: see `block_signals` at the callers).
         unsafe {
             clone_child(
                 req,
@@ -91,20 +95,32 @@ pub fn spawn_vfork(plan: &ChildPlan, req: &CloneRequest) -> Result<Spawned, Fail
             )
         }
     };
-    let cloned = match cloned {
-        Ok(c) => c,
+    match cloned {
+        Ok(c) => {
+            // SAFETY: CLONE_PIDFD stored a new fd that nobody else owns.
+            let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
+            Ok((c, stack, pidfd))
+        }
         Err(errno) => {
             stack::give_back(stack);
-            return Err(Failure {
-                step: Step::Clone,
-                errno,
-                detail: 0,
-            });
+            Err(clone_failure(errno))
         }
-    };
+    }
+}
+
+/// Spawns with CLONE_VFORK: returns once the child has exec'd, or its failure.
+pub fn spawn_vfork(plan: &ChildPlan, req: &CloneRequest) -> Result<Spawned, StepFailure> {
+    debug_assert!(req.vfork);
+    // Why signals may need blocking around a vfork-class clone: the child shares our memory,
+    // so a handler of ours must never run in it. With CLONE_CLEAR_SIGHAND the kernel resets
+    // the child's handlers at birth, so that cannot happen and the two sigprocmask calls are
+    // skipped; the child then runs with this thread's mask until it sets the program's. They
+    // stay when the kernel cannot clear handlers (the child resets them by hand, and must not
+    // be interrupted meanwhile) and when a step must not be stopped by SIGTTOU (foreground).
+    let block = !clone::kernel_clears_handlers() || plan.foreground_fd >= 0;
+    let (cloned, stack, pidfd) = clone_on_cached_stack(plan, req, block)?;
+    // CLONE_VFORK: the child has exec'd or exited, so the stack is free again.
     stack::give_back(stack);
-    // SAFETY: CLONE_PIDFD stored a new fd that nobody else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(cloned.pidfd) };
     if let Some(f) = plan.report.failure() {
         reap(&pidfd);
         return Err(f);
@@ -121,51 +137,19 @@ pub fn spawn_release(
     plan: &mut ChildPlan,
     req: &CloneRequest,
     before_release: &mut dyn FnMut(i32) -> Result<(), i32>,
-) -> Result<Spawned, Failure> {
+) -> Result<Spawned, StepFailure> {
     debug_assert!(!req.vfork);
-    let pipe_err = |e: rustix::io::Errno| Failure {
-        step: Step::Clone,
-        errno: e.raw_os_error(),
-        detail: 0,
+    let pipe = || {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| clone_failure(e.raw_os_error()))
     };
-    let (go_read, go_write) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(pipe_err)?;
-    let (status_read, status_write) =
-        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(pipe_err)?;
-    use std::os::fd::AsRawFd;
+    let (go_read, go_write) = pipe()?;
+    let (status_read, status_write) = pipe()?;
     plan.wait_fd = go_read.as_raw_fd();
     plan.status_fd = status_write.as_raw_fd();
-    let mut stack = stack::take().map_err(|e| Failure {
-        step: Step::Clone,
-        errno: e.raw_os_error().unwrap_or(libc::ENOMEM),
-        detail: 0,
-    })?;
-    let cloned = {
-        let _blocked = AllSignalsBlocked::new();
-        // SAFETY: as in spawn_vfork; in addition the plan, the stack and the pipes stay alive
-        // and untouched until the status pipe reports the child's exec or exit below.
-        unsafe {
-            clone_child(
-                req,
-                stack.as_mut_slice(),
-                ENTRIES,
-                plan as *const ChildPlan as *mut libc::c_void,
-            )
-        }
-    };
-    let cloned = match cloned {
-        Ok(c) => c,
-        Err(errno) => {
-            stack::give_back(stack);
-            return Err(Failure {
-                step: Step::Clone,
-                errno,
-                detail: 0,
-            });
-        }
-    };
-    // SAFETY: CLONE_PIDFD stored a new fd that nobody else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(cloned.pidfd) };
+    // Without CLONE_VFORK this thread runs on while the child does: every signal stays blocked
+    // around the clone so that no handler of ours can run before the child has reset them.
+    let (cloned, stack, pidfd) = clone_on_cached_stack(plan, req, true)?;
     drop(go_read);
     drop(status_write);
     let verdict: i64 = match before_release(cloned.pid) {
@@ -185,11 +169,7 @@ pub fn spawn_release(
                 // Cannot tell whether the child still runs on the stack: never reuse it.
                 std::mem::forget(stack);
                 reap(&pidfd);
-                return Err(Failure {
-                    step: Step::Clone,
-                    errno: libc::EPIPE,
-                    detail: 0,
-                });
+                return Err(clone_failure(libc::EPIPE));
             }
         }
     }
@@ -200,11 +180,10 @@ pub fn spawn_release(
     }
     if verdict != 0 {
         reap(&pidfd);
-        return Err(Failure {
-            step: Step::UserNamespaceMaps,
-            errno: verdict as i32,
-            detail: 0,
-        });
+        return Err(StepFailure::new(
+            SpawnStep::UserNamespaceMaps,
+            verdict as i32,
+        ));
     }
     Ok(Spawned {
         pid: cloned.pid,

@@ -6,14 +6,15 @@
 //! ..., TIOCNOTTY, then TIOCSCTTY on a *child* fd (after the map, so it names the fd the
 //! program will see). Contradictory combinations are refused before the clone.
 
+use super::Command;
 use std::os::fd::RawFd;
 
-impl crate::Command {
+impl Command {
     /// Start a new session: setsid() (Go: Setsid; setsid(1)). The child leads the session and a
     /// new process group (so [`Child::kill_group`](crate::Child::kill_group) works) and has no
     /// controlling terminal until [`setctty`](Self::setctty).
     pub fn setsid(&mut self, yes: bool) -> &mut Self {
-        self.attrs.setsid = yes;
+        self.spec.attrs.setsid = yes;
         self
     }
 
@@ -27,7 +28,7 @@ impl crate::Command {
                 "a process group id is not negative (0 = a new group led by the child)",
             );
         }
-        self.attrs.pgid = Some(pgid);
+        self.spec.attrs.pgid = Some(pgid);
         self
     }
 
@@ -43,7 +44,7 @@ impl crate::Command {
                 "fds are not negative",
             );
         }
-        self.attrs.foreground_fd = Some(tty);
+        self.spec.attrs.foreground_fd = Some(tty);
         self
     }
 
@@ -57,14 +58,14 @@ impl crate::Command {
                 "fds are not negative",
             );
         }
-        self.attrs.setctty_fd = Some(fd);
+        self.spec.attrs.setctty_fd = Some(fd);
         self
     }
 
     /// Detach the child from its controlling terminal: ioctl(0, TIOCNOTTY) (Go: Noctty).
     /// Fd 0 must be that terminal.
     pub fn noctty(&mut self, yes: bool) -> &mut Self {
-        self.attrs.noctty = yes;
+        self.spec.attrs.noctty = yes;
         self
     }
 }

@@ -1,0 +1,554 @@
+//! The child sequence: what runs in the new process between clone and exec.
+//!
+//! # Rules for everything in this file
+//! The child shares the parent's memory (CLONE_VM) and runs while the parent thread is
+//! suspended (CLONE_VFORK) or waiting. Another thread of the parent may have held the malloc
+//! lock, the env lock or a stdio lock at the moment of the clone, and will never release it in
+//! the child. So the child:
+//! - never allocates and never takes a lock: it reads only the [`ChildPlan`] prepared in the
+//!   parent, and writes only the plan's scratch cells and the [`Report`];
+//! - never panics (no indexing that can fail, no unwrap): a failure is a step and an errno;
+//! - does no std I/O and calls no libc wrapper: only the raw syscalls of `sys::raw`, which
+//!   neither touch the (shared) errno nor broadcast to the parent's threads as glibc's setuid does.
+//!
+//! The phases run in one fixed order, each where it is for a reason:
+//!
+//! | # | phase: steps | why there |
+//! | --- | --- | --- |
+//! | 1 | signals: handlers and SIGPIPE to SIG_DFL (all 64 on request; SIG_IGN where asked) | no parent handler may run in the child |
+//! | 2 | wait for the parent (uid/gid maps) | later steps act with the mapped ids |
+//! | 3-4 | session: setsid, setpgid | decide which terminal signals reach the child |
+//! | 5 | session: TIOCSPGRP on a parent fd | the parent blocked SIGTTOU around the clone: no stop |
+//! | 6 | namespaces: unshare, private remount of / | chroot and credentials then act inside |
+//! | 7 | limits: rlimits, nice, scheduler, umask | still privileged enough to raise them |
+//! | 8 | root: chroot | needs CAP_SYS_CHROOT; before chdir, which resolves inside |
+//! | 9 | credentials: keepcaps, setgroups, setgid, setuid | each needs the privilege the next drops |
+//! | 10 | credentials: capset, ambient raise | after setuid, which clears capabilities |
+//! | 11 | working directory: chdir | with the final root and ids, as the program will see it |
+//! | 12 | parent death: pdeathsig, parent check | after setuid, which clears it |
+//! | 13-14 | fds: the map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
+//! | 15 | terminal: TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
+//! | 16 | restrictions: no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
+//! | 17 | signal mask | the program's mask; until here the one the clone inherited |
+//! | 18 | exec | |
+//!
+//! Each phase is a small function returning `Result<(), StepFailure>`; the child runs on its own
+//! stack, so the calls cost nothing that matters. A failing step writes `{step, errno, detail}`
+//! into the shared [`Report`] and exits with status 127; the parent reads the report once clone
+//! returns (vfork) or once the status pipe closes.
+
+use super::exec_loop::{self, ExecCandidates};
+use super::raw::{self, SysResult};
+use crate::step::{SpawnStep as Step, StepFailure};
+use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
+use std::os::raw::c_char;
+
+/// Where the child reports failure: in the parent's memory, shared through CLONE_VM.
+#[repr(C)]
+#[derive(Default)]
+pub struct Report {
+    step: AtomicU32,
+    errno: AtomicI32,
+    detail: AtomicI64,
+}
+
+impl Report {
+    /// What the child reported, if anything.
+    pub fn failure(&self) -> Option<StepFailure> {
+        let step = Step::from_number(self.step.load(Ordering::Acquire));
+        (step != Step::None).then(|| StepFailure {
+            step,
+            errno: self.errno.load(Ordering::Relaxed),
+            detail: self.detail.load(Ordering::Relaxed),
+        })
+    }
+
+    fn record(&self, f: StepFailure) {
+        self.errno.store(f.errno, Ordering::Relaxed);
+        self.detail.store(f.detail, Ordering::Relaxed);
+        self.step.store(f.step as u32, Ordering::Release);
+    }
+}
+
+/// One entry of the fd map: child fd `target` gets parent fd `source` (or is closed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdAction {
+    /// The fd number the program sees.
+    pub target: i32,
+    /// The parent fd, or -1 to close `target` in the child.
+    pub source: i32,
+    /// `source` is also the target of another entry and must be moved out of the way first.
+    pub needs_move: bool,
+}
+
+/// One resource limit to set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RlimitAction {
+    /// RLIMIT_* number.
+    pub resource: i32,
+    /// Soft limit (RLIM_INFINITY for none).
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
+}
+
+/// Everything the child does, prepared in the parent: the raw view the spawn layer builds.
+/// Pointers point into data the parent keeps alive until the child has exec'd or exited.
+pub struct ChildPlan<'a> {
+    pub report: &'a Report,
+    pub exec: ExecCandidates<'a>,
+    pub argv: *const *const c_char,
+    pub envp: *const *const c_char,
+    /// Read end of the pipe the parent releases the child with (user-namespace maps), or -1.
+    pub wait_fd: i32,
+    /// Write end of the close-on-exec status pipe (release path), or -1. Kept open through the
+    /// fd map: its closing at exec is how the parent learns the child is done with the stack.
+    pub status_fd: i32,
+    pub setsid: bool,
+    /// setpgid(0, pgid); Some(0) makes the child a group leader.
+    pub pgid: Option<i32>,
+    /// A parent fd on a terminal: make the child's group its foreground group.
+    pub foreground_fd: i32,
+    /// Signals to set to SIG_DFL (bit n-1 for signal n) whatever else holds.
+    pub sig_default: u64,
+    /// Signals to set to SIG_IGN.
+    pub sig_ignore: u64,
+    /// Reset ignored dispositions (inherited SIG_IGN) to SIG_DFL too, not only handlers.
+    pub reset_ignored: bool,
+    /// The child's signal mask at exec.
+    pub sig_mask: u64,
+    pub unshare_flags: i32,
+    pub remount_private: bool,
+    pub rlimits: &'a [RlimitAction],
+    pub nice: Option<i32>,
+    /// (policy, priority)
+    pub scheduler: Option<(i32, i32)>,
+    pub umask: Option<u32>,
+    /// NUL-terminated new root, or null.
+    pub chroot: *const c_char,
+    pub keep_caps: bool,
+    pub groups: Option<&'a [libc::gid_t]>,
+    pub gid: Option<u32>,
+    pub uid: Option<u32>,
+    /// Capabilities to keep permitted+inheritable and raise as ambient (bit n for cap n).
+    pub ambient_caps: u64,
+    /// NUL-terminated working directory, or null.
+    pub chdir: *const c_char,
+    pub pdeathsig: i32,
+    pub parent_pid: i32,
+    /// Compare getppid() with `parent_pid` after PR_SET_PDEATHSIG (false in a new pid
+    /// namespace, where the parent is outside and getppid() returns 0).
+    pub check_parent: bool,
+    pub fds: &'a [FdAction],
+    /// One slot per fd action, for the source's temporary number after a move.
+    pub fd_scratch: &'a [AtomicI32],
+    /// Ranges [lo, hi] to mark close-on-exec: every fd the child should not see.
+    pub close_ranges: &'a [(u32, u32)],
+    pub noctty: bool,
+    /// A child fd (after the fd map) to make the controlling terminal, or -1.
+    pub setctty_fd: i32,
+    pub no_new_privs: bool,
+    pub ptrace: bool,
+}
+
+/// Entry after clone3 with CLONE_CLEAR_SIGHAND: handlers are already SIG_DFL.
+///
+/// # Safety
+/// `arg` is a `*const ChildPlan` valid until exec or exit; called only as a clone child.
+pub unsafe extern "C" fn entry_handlers_cleared(arg: *mut libc::c_void) -> ! {
+    // SAFETY: the parent passed a pointer to a live ChildPlan (see clone_child's contract).
+    let plan = unsafe { &*(arg as *const ChildPlan) };
+    fail(plan, run(plan, true))
+}
+
+/// Entry after clone(2): handlers must be reset by hand.
+///
+/// # Safety
+/// As for [`entry_handlers_cleared`].
+pub unsafe extern "C" fn entry_reset_handlers(arg: *mut libc::c_void) -> ! {
+    // SAFETY: as above.
+    let plan = unsafe { &*(arg as *const ChildPlan) };
+    fail(plan, run(plan, false))
+}
+
+fn fail(plan: &ChildPlan, f: StepFailure) -> ! {
+    plan.report.record(f);
+    raw::exit_group(127)
+}
+
+/// The sequence. Returns only on failure; success is an exec that does not return.
+fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
+    let prepared = reset_signal_dispositions(p, handlers_cleared)
+        .and_then(|()| wait_for_parent(p))
+        .and_then(|()| join_session(p))
+        .and_then(|()| enter_namespaces(p))
+        .and_then(|()| set_limits(p))
+        .and_then(|()| change_root(p))
+        .and_then(|()| set_credentials(p))
+        .and_then(|()| change_directory(p))
+        .and_then(|()| arm_parent_death_signal(p))
+        .and_then(|()| map_fds(p))
+        .and_then(|()| hide_other_fds(p))
+        .and_then(|()| set_terminal(p))
+        .and_then(|()| restrict(p))
+        .and_then(|()| set_signal_mask(p));
+    match prepared {
+        Err(f) => f,
+        // 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
+        Ok(()) => StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp)),
+    }
+}
+
+/// Turns a raw syscall result into "go on" or the failure of `step`.
+fn check(step: Step, detail: impl Into<i64>, r: SysResult) -> Result<(), StepFailure> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(errno) => Err(StepFailure {
+            step,
+            errno,
+            detail: detail.into(),
+        }),
+    }
+}
+
+fn bit(mask: u64, sig: i32) -> bool {
+    (1..=64).contains(&sig) && mask & (1u64 << (sig - 1)) != 0
+}
+
+/// Step 1: Dispositions. No parent handler may ever run in the child (it would run on the parent's
+/// memory with the parent's assumptions): clone3 reset every handler in the kernel
+/// (CLONE_CLEAR_SIGHAND); without it the parent blocked all signals around the clone and we reset
+/// handled ones here. SIGPIPE goes back to SIG_DFL (`sig_default`); SIG_IGN is set where asked.
+/// Other inherited SIG_IGN survives (nohup) unless `reset_ignored` asks otherwise.
+fn reset_signal_dispositions(p: &ChildPlan, handlers_cleared: bool) -> Result<(), StepFailure> {
+    let query = !handlers_cleared || p.reset_ignored;
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        if bit(p.sig_ignore, sig) {
+            let r = raw::set_disposition(sig, libc::SIG_IGN);
+            check(Step::SignalDispositions, sig, r)?;
+        } else if bit(p.sig_default, sig) {
+            let r = raw::set_disposition(sig, libc::SIG_DFL);
+            check(Step::SignalDispositions, sig, r)?;
+        } else if query {
+            let mut old = raw::KernelSigaction::default();
+            // SAFETY: querying into a local struct.
+            let got = unsafe { raw::sigaction(sig, core::ptr::null(), &mut old) };
+            let handled = old.handler > libc::SIG_IGN;
+            let ignored = old.handler == libc::SIG_IGN;
+            if got.is_ok() && (handled || (ignored && p.reset_ignored)) {
+                let r = raw::set_disposition(sig, libc::SIG_DFL);
+                check(Step::ResetSignalHandlers, sig, r)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Step 2: Wait for the parent to write our uid/gid maps: every later step may depend on the
+/// credentials the maps give us inside the new user namespace.
+fn wait_for_parent(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.wait_fd < 0 {
+        return Ok(());
+    }
+    let mut buf = [0u8; 8];
+    // SAFETY: reading into a local buffer of the given size.
+    let n = unsafe { raw::read(p.wait_fd, buf.as_mut_ptr(), 8) };
+    match n {
+        Ok(8) => {
+            // The parent's verdict: 0, or the errno that made writing the maps fail.
+            let code = i64::from_ne_bytes(buf);
+            if code != 0 {
+                return Err(StepFailure::new(Step::UserNamespaceMaps, code as i32));
+            }
+        }
+        Ok(_) => return Err(StepFailure::new(Step::WaitForParent, libc::EPIPE)),
+        Err(e) => return Err(StepFailure::new(Step::WaitForParent, e)),
+    }
+    let _ = raw::close(p.wait_fd);
+    Ok(())
+}
+
+/// Steps 3-5: Session and group first: they decide which terminal signals reach the child. Then the
+/// terminal's foreground group, while SIGTTOU is still blocked (the parent blocks every signal
+/// around the clone when `foreground_fd` is set), so a background child is not stopped.
+fn join_session(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.setsid {
+        check(Step::Setsid, 0, raw::setsid())?;
+    }
+    if let Some(pgid) = p.pgid {
+        check(Step::Setpgid, pgid, raw::setpgid(0, pgid))?;
+    }
+    if p.foreground_fd >= 0 {
+        let pgrp: libc::pid_t = match p.pgid {
+            Some(g) if g > 0 => g,
+            _ => raw::getpid(),
+        };
+        // SAFETY: TIOCSPGRP reads a pid_t through the pointer, which is a live local.
+        let r = unsafe {
+            raw::ioctl(
+                p.foreground_fd,
+                libc::TIOCSPGRP,
+                &pgrp as *const libc::pid_t as usize,
+            )
+        };
+        check(Step::Foreground, p.foreground_fd, r)?;
+    }
+    Ok(())
+}
+
+/// Step 6: New namespaces before chroot and credentials: those then act inside them.
+fn enter_namespaces(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.unshare_flags != 0 {
+        let r = raw::unshare(p.unshare_flags);
+        check(Step::Unshare, p.unshare_flags, r)?;
+    }
+    if p.remount_private {
+        // Keep our mounts from propagating back to the parent namespace.
+        // SAFETY: constant NUL-terminated strings and null pointers.
+        let r = unsafe {
+            raw::mount(
+                c"none".as_ptr(),
+                c"/".as_ptr(),
+                core::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                core::ptr::null(),
+            )
+        };
+        check(Step::RemountPrivate, 0, r)?;
+    }
+    Ok(())
+}
+
+/// Step 7: Limits, priority and umask while we still hold the privileges that raising them needs.
+fn set_limits(p: &ChildPlan) -> Result<(), StepFailure> {
+    for r in p.rlimits {
+        let lim = libc::rlimit64 {
+            rlim_cur: r.soft,
+            rlim_max: r.hard,
+        };
+        // SAFETY: a live local rlimit64.
+        let res = unsafe { raw::setrlimit(r.resource, &lim) };
+        check(Step::Rlimit, r.resource, res)?;
+    }
+    if let Some(n) = p.nice {
+        check(Step::Nice, n, raw::set_nice(n))?;
+    }
+    if let Some((policy, prio)) = p.scheduler {
+        let param = libc::sched_param {
+            sched_priority: prio,
+        };
+        // SAFETY: a live local sched_param.
+        let r = unsafe { raw::sched_setscheduler(policy, &param) };
+        check(Step::Scheduler, policy, r)?;
+    }
+    if let Some(m) = p.umask {
+        check(Step::Umask, m, raw::umask(m as libc::mode_t))?;
+    }
+    Ok(())
+}
+
+/// Step 8: chroot before dropping root (it needs CAP_SYS_CHROOT) and before chdir (the working
+/// directory is interpreted inside the new root, as in Go).
+fn change_root(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.chroot.is_null() {
+        return Ok(());
+    }
+    // SAFETY: the parent prepared a NUL-terminated path.
+    let r = unsafe { raw::chroot(p.chroot) };
+    check(Step::Chroot, 0, r)
+}
+
+/// Steps 9-10: Credentials: groups, then gid, then uid. Each later call needs the privilege the
+/// earlier ones keep; setuid last drops it. Keepcaps first if ambient caps must survive; then the
+/// ambient capabilities (permitted+inheritable by capset, then raised one by one).
+fn set_credentials(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.keep_caps {
+        let r = raw::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        check(Step::KeepCaps, 0, r)?;
+    }
+    if let Some(groups) = p.groups {
+        // SAFETY: pointer and length of a live slice.
+        let r = unsafe { raw::setgroups(groups.len(), groups.as_ptr()) };
+        check(Step::Setgroups, groups.len() as i64, r)?;
+    }
+    if let Some(gid) = p.gid {
+        check(Step::Setgid, gid, raw::setgid(gid))?;
+    }
+    if let Some(uid) = p.uid {
+        check(Step::Setuid, uid, raw::setuid(uid))?;
+    }
+    if p.ambient_caps != 0 {
+        raise_ambient_capabilities(p.ambient_caps)?;
+    }
+    Ok(())
+}
+
+fn raise_ambient_capabilities(caps: u64) -> Result<(), StepFailure> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let hdr = Header {
+        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3: two 32-bit halves
+        pid: 0,
+    };
+    let half = |bits: u32| Data {
+        effective: bits,
+        permitted: bits,
+        inheritable: bits,
+    };
+    let data = [half(caps as u32), half((caps >> 32) as u32)];
+    // SAFETY: a v3 header and two data structs, live locals.
+    let r = unsafe { raw::capset((&hdr as *const Header).cast(), data.as_ptr().cast()) };
+    check(Step::Capabilities, 0, r)?;
+    for cap in 0..64 {
+        if caps & (1u64 << cap) != 0 {
+            let raise = libc::PR_CAP_AMBIENT_RAISE as usize;
+            let r = raw::prctl(libc::PR_CAP_AMBIENT, raise, cap as usize, 0, 0);
+            check(Step::AmbientCaps, cap, r)?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 11: The working directory, with the final root and credentials (as the program will be).
+fn change_directory(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.chdir.is_null() {
+        return Ok(());
+    }
+    // SAFETY: the parent prepared a NUL-terminated path.
+    let r = unsafe { raw::chdir(p.chdir) };
+    check(Step::Chdir, 0, r)
+}
+
+/// Step 12: Parent-death signal after setuid (which clears it). If the parent died before the prctl
+/// took effect, nobody will send the signal: check and deliver it ourselves.
+fn arm_parent_death_signal(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.pdeathsig <= 0 {
+        return Ok(());
+    }
+    let sig = p.pdeathsig;
+    let r = raw::prctl(libc::PR_SET_PDEATHSIG, sig as usize, 0, 0, 0);
+    check(Step::Pdeathsig, sig, r)?;
+    if p.check_parent && raw::getppid() != p.parent_pid {
+        let _ = raw::kill(raw::getpid(), sig);
+        return Err(StepFailure {
+            step: Step::ParentDied,
+            errno: libc::ESRCH,
+            detail: sig as i64,
+        });
+    }
+    Ok(())
+}
+
+/// Step 13: The fd map. First move every source that another entry will overwrite to a fresh close-
+/// on-exec fd above all targets; then dup each source onto its target (dup3 without O_CLOEXEC, so
+/// the target survives exec), clearing CLOEXEC where a source is already in place.
+fn map_fds(p: &ChildPlan) -> Result<(), StepFailure> {
+    let high = p
+        .fds
+        .iter()
+        .fold(0, |h, a| h.max(a.target + 1).max(a.source + 1)) as usize;
+    // The status pipe must outlive the map: if a target lands on its number, keep a copy
+    // above every target (close-on-exec, so it still closes at exec).
+    if p.status_fd >= 0 && p.fds.iter().any(|a| a.target == p.status_fd) {
+        let r = raw::fcntl(p.status_fd, libc::F_DUPFD_CLOEXEC, high);
+        check(Step::FdMove, p.status_fd, r)?;
+    }
+    for (a, slot) in p.fds.iter().zip(p.fd_scratch) {
+        let source = if a.source >= 0 && a.needs_move {
+            match raw::fcntl(a.source, libc::F_DUPFD_CLOEXEC, high) {
+                Ok(fd) => fd as i32,
+                Err(e) => {
+                    return Err(StepFailure {
+                        step: Step::FdMove,
+                        errno: e,
+                        detail: a.source as i64,
+                    })
+                }
+            }
+        } else {
+            a.source
+        };
+        slot.store(source, Ordering::Relaxed);
+    }
+    for (a, slot) in p.fds.iter().zip(p.fd_scratch) {
+        let src = slot.load(Ordering::Relaxed);
+        if src < 0 {
+            let _ = raw::close(a.target);
+        } else if src == a.target {
+            check(
+                Step::FdMap,
+                a.target,
+                raw::fcntl(a.target, libc::F_SETFD, 0),
+            )?;
+        } else {
+            check(Step::FdMap, a.target, raw::dup3(src, a.target, 0))?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 14: Every other fd: close-on-exec, so the program sees only 0-2 and the mapped fds. Marking
+/// instead of closing keeps fds this sequence still uses (the status pipe, an execveat dirfd)
+/// usable up to the exec, and the exec closes them all at once.
+fn hide_other_fds(p: &ChildPlan) -> Result<(), StepFailure> {
+    const CLOSE_RANGE_CLOEXEC: u32 = 4;
+    for &(lo, hi) in p.close_ranges {
+        match raw::close_range(lo, hi, CLOSE_RANGE_CLOEXEC) {
+            Ok(_) => {}
+            // Before 5.11 the flag is unknown: close for real.
+            Err(libc::EINVAL) => check(Step::CloseFds, lo, raw::close_range(lo, hi, 0))?,
+            Err(e) => return check(Step::CloseFds, lo, Err(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Step 15: Terminal: drop the old one, or take the one now at a child fd (after the map, as in
+/// Go).
+fn set_terminal(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.noctty {
+        // SAFETY: TIOCNOTTY takes no argument.
+        let r = unsafe { raw::ioctl(0, libc::TIOCNOTTY, 0) };
+        check(Step::Noctty, 0, r)?;
+    }
+    if p.setctty_fd >= 0 {
+        // SAFETY: TIOCSCTTY takes an integer (1: steal if needed and allowed).
+        let r = unsafe { raw::ioctl(p.setctty_fd, libc::TIOCSCTTY, 1) };
+        check(Step::Setctty, p.setctty_fd, r)?;
+    }
+    Ok(())
+}
+
+/// Step 16: Last restrictions, right before exec so no earlier step is affected by them.
+fn restrict(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.no_new_privs {
+        let r = raw::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        check(Step::NoNewPrivs, 0, r)?;
+    }
+    if p.ptrace {
+        check(Step::Ptrace, 0, raw::ptrace_traceme())?;
+    }
+    Ok(())
+}
+
+/// Step 17: The signal mask the program starts with. Until here the child ran with the mask the
+/// clone inherited from the spawning thread: that thread's own mask, or every signal blocked where
+/// the parent blocks them around the clone (the clone(2) path, the release path, foreground).
+fn set_signal_mask(p: &ChildPlan) -> Result<(), StepFailure> {
+    // SAFETY: a live local sigset.
+    let r = unsafe { raw::sigprocmask(libc::SIG_SETMASK, &p.sig_mask, core::ptr::null_mut()) };
+    check(Step::SignalMask, 0, r)
+}
