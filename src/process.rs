@@ -7,21 +7,42 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
-use rustix::process::{pidfd_send_signal, waitid, Signal, WaitId, WaitIdOptions, WaitIdStatus};
+use rustix::process::{waitid, WaitId, WaitIdOptions, WaitIdStatus};
 
-/// A spawned process. Dropping it does not kill or reap the child unless `kill_on_drop` was
-/// set on the Command (the std behaviour); then a child that leads its own process group
-/// (`setsid`, `process_group(0)`, `foreground`) is killed with its whole group.
+/// A spawned process: `std::process::Child`'s shape (public `stdin`, `stdout`, `stderr` that
+/// can be moved out), addressed through a pidfd.
+///
+/// Dropping it does not kill or reap the child unless `kill_on_drop` was set on the Command
+/// (the std behaviour); then a child that leads its own process group (`setsid`,
+/// `process_group(0)`, `foreground`) is killed with its whole group.
 #[derive(Debug)]
 pub struct Child {
-    pid: i32,
-    pidfd: OwnedFd,
     /// The parent's end of the child's stdin, if piped.
     pub stdin: Option<ChildStdin>,
     /// The parent's end of the child's stdout, if piped.
     pub stdout: Option<ChildStdout>,
     /// The parent's end of the child's stderr, if piped.
     pub stderr: Option<ChildStderr>,
+    process: Process,
+}
+
+/// What a wait saw: the child's end, or a stop of a child this process traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChildEvent {
+    /// The child exited or was killed; it has been reaped.
+    Exited(ExitStatus),
+    /// A ptrace-stop (`ptrace(true)`): the child is stopped with this signal (SIGTRAP at the
+    /// exec) until the tracer resumes it. It is still running.
+    Traced(i32),
+}
+
+/// The process itself: its pid, its pidfd, its status once reaped. Owning it apart from the
+/// pipes is what lets the pipes be moved out of a [`Child`], which has no Drop of its own.
+#[derive(Debug)]
+struct Process {
+    pid: i32,
+    pidfd: OwnedFd,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
     group_leader: bool,
@@ -31,56 +52,32 @@ fn to_exit_status(st: &WaitIdStatus) -> ExitStatus {
     // Rebuild the classic wait status word that ExitStatus wraps.
     if let Some(code) = st.exit_status() {
         ExitStatus::from_raw((code & 0xff) << 8)
-    } else if let Some(sig) = st.terminating_signal() {
-        ExitStatus::from_raw(sig | if st.dumped() { 0x80 } else { 0 })
     } else {
-        ExitStatus::from_raw(0)
+        let sig = st.terminating_signal().unwrap_or(0);
+        ExitStatus::from_raw(sig | if st.dumped() { 0x80 } else { 0 })
     }
 }
 
-impl Child {
-    pub(crate) fn new(
-        pid: i32,
-        pidfd: OwnedFd,
-        [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
-        kill_on_drop: bool,
-        group_leader: bool,
-    ) -> Child {
-        Child {
-            pid,
-            pidfd,
-            stdin: stdin.map(ChildStdin::from),
-            stdout: stdout.map(ChildStdout::from),
-            stderr: stderr.map(ChildStderr::from),
-            status: None,
-            kill_on_drop,
-            group_leader,
-        }
-    }
-
-    /// The process id.
-    pub fn id(&self) -> u32 {
-        self.pid as u32
-    }
-
-    /// The pidfd: refers to this process only, even after its pid is reused.
-    pub fn pidfd(&self) -> BorrowedFd<'_> {
-        self.pidfd.as_fd()
-    }
-
-    fn wait_options(&mut self, options: WaitIdOptions) -> io::Result<Option<ExitStatus>> {
+impl Process {
+    /// One waitid on the pidfd for an exit (and, for a traced child, its ptrace-stops, which
+    /// the kernel reports to the tracer whatever the flags). `Ok(None)`: nothing yet (NOHANG).
+    fn wait_event(&mut self, options: WaitIdOptions) -> io::Result<Option<ChildEvent>> {
         if let Some(s) = self.status {
-            return Ok(Some(s));
+            return Ok(Some(ChildEvent::Exited(s)));
         }
         loop {
             match waitid(
                 WaitId::PidFd(self.pidfd.as_fd()),
                 WaitIdOptions::EXITED | options,
             ) {
-                Ok(Some(st)) => {
+                Ok(Some(st)) if st.exited() || st.killed() || st.dumped() => {
                     let s = to_exit_status(&st);
                     self.status = Some(s);
-                    return Ok(Some(s));
+                    return Ok(Some(ChildEvent::Exited(s)));
+                }
+                Ok(Some(st)) => {
+                    let sig = st.trapping_signal().or(st.stopping_signal()).unwrap_or(0);
+                    return Ok(Some(ChildEvent::Traced(sig)));
                 }
                 Ok(None) => return Ok(None),
                 Err(rustix::io::Errno::INTR) => continue,
@@ -89,62 +86,25 @@ impl Child {
         }
     }
 
-    /// Waits for the child to exit (waitid on the pidfd).
-    pub fn wait(&mut self) -> io::Result<ExitStatus> {
-        drop(self.stdin.take());
-        self.wait_options(WaitIdOptions::empty())
-            .map(|s| s.expect("blocking waitid returns a status"))
-    }
-
-    /// The exit status if the child has exited, without blocking.
-    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        self.wait_options(WaitIdOptions::NOHANG)
-    }
-
-    /// Waits at most `timeout`; `Ok(None)` if the child is still running then.
-    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-        use rustix::event::{poll, PollFd, PollFlags};
-        let deadline = Instant::now() + timeout;
+    /// Waits for the exit, passing over ptrace-stops: a stopped child has not exited.
+    fn wait_exit(&mut self, options: WaitIdOptions) -> io::Result<Option<ExitStatus>> {
         loop {
-            if let Some(s) = self.try_wait()? {
-                return Ok(Some(s));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            // A pidfd polls readable once the process has exited.
-            let ts = rustix::event::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: left.subsec_nanos() as i64,
-            };
-            let mut fds = [PollFd::new(&self.pidfd, PollFlags::IN)];
-            match poll(&mut fds, Some(&ts)) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
+            match self.wait_event(options)? {
+                Some(ChildEvent::Exited(s)) => return Ok(Some(s)),
+                Some(ChildEvent::Traced(_)) => continue,
+                None => return Ok(None),
             }
         }
     }
 
-    /// Sends `sig` through the pidfd (never to a recycled pid). Ok if it already exited and
-    /// was reaped, like std's `kill`.
-    pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {
+    fn send_signal(&mut self, sig: i32) -> io::Result<()> {
         if self.status.is_some() {
             return Ok(());
         }
-        let signal = Signal::from_named_raw(sig)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        pidfd_send_signal(&self.pidfd, signal).map_err(Into::into)
+        crate::sys::signals::send_signal(self.pidfd.as_fd(), sig)
     }
 
-    /// SIGKILL through the pidfd.
-    pub fn kill(&mut self) -> io::Result<()> {
-        self.send_signal(libc::SIGKILL)
-    }
-
-    /// Sends `sig` to the child's whole process group (the child must lead one: `setsid` or
-    /// `process_group(0)`). Reaches grandchildren that stayed in the group.
-    pub fn kill_group(&mut self, sig: i32) -> io::Result<()> {
+    fn kill_group(&mut self, sig: i32) -> io::Result<()> {
         if !self.group_leader {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -159,11 +119,139 @@ impl Child {
                 "the group leader was already reaped; its pgid may be reused",
             ));
         }
-        let pgid = rustix::process::Pid::from_raw(self.pid)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
-        let signal = Signal::from_named_raw(sig)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        rustix::process::kill_process_group(pgid, signal).map_err(Into::into)
+        // kill(-pgid, sig): any signal number, 0 included, as for the child itself.
+        crate::sys::signals::kill_group(self.pid, sig)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.kill_on_drop && self.status.is_none() {
+            // A group leader takes its group along: that is what a session or group was
+            // asked for (grandchildren that stayed in it die too). Before the reap, so the
+            // pgid cannot have been reused.
+            if self.group_leader {
+                let _ = self.kill_group(libc::SIGKILL);
+            }
+            let _ = self.send_signal(libc::SIGKILL);
+            let _ = self.wait_exit(WaitIdOptions::empty());
+        }
+    }
+}
+
+impl Child {
+    pub(crate) fn new(
+        pid: i32,
+        pidfd: OwnedFd,
+        [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
+        kill_on_drop: bool,
+        group_leader: bool,
+    ) -> Child {
+        Child {
+            stdin: stdin.map(ChildStdin::from),
+            stdout: stdout.map(ChildStdout::from),
+            stderr: stderr.map(ChildStderr::from),
+            process: Process {
+                pid,
+                pidfd,
+                status: None,
+                kill_on_drop,
+                group_leader,
+            },
+        }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.process.pid as u32
+    }
+
+    /// The pidfd: refers to this process only, even after its pid is reused.
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.process.pidfd.as_fd()
+    }
+
+    /// Waits for the child to exit (waitid on the pidfd). Closes stdin first, as std does, so
+    /// a child reading it to EOF can finish. A traced child's ptrace-stops are passed over:
+    /// this returns only once it has exited ([`wait_event`](Self::wait_event) sees the stops).
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        self.process
+            .wait_exit(WaitIdOptions::empty())
+            .map(|s| s.expect("blocking waitid returns a status"))
+    }
+
+    /// The exit status if the child has exited, without blocking.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.process.wait_exit(WaitIdOptions::NOHANG)
+    }
+
+    /// Waits for the next event of a child this process traces (`ptrace(true)`): a ptrace-stop
+    /// (the child still runs, stopped) or its exit. For an untraced child this is `wait`.
+    pub fn wait_event(&mut self) -> io::Result<ChildEvent> {
+        self.process
+            .wait_event(WaitIdOptions::empty())
+            .map(|e| e.expect("blocking waitid returns an event"))
+    }
+
+    /// Stops tracing a child spawned with `ptrace(true)` that is in a ptrace-stop (as
+    /// [`wait_event`](Self::wait_event) reports at its exec), resuming it with `signal`: 0 lets
+    /// it run, SIGSTOP leaves it stopped for a debugger to attach (`gdb -p PID`), then SIGCONT
+    /// or the debugger resumes it. ptrace(PTRACE_DETACH); must be called from the thread that
+    /// spawned the child (the tracer is that thread).
+    pub fn ptrace_detach(&mut self, signal: i32) -> io::Result<()> {
+        crate::sys::ptrace::detach(self.process.pid, signal)
+    }
+
+    /// Waits at most `timeout`; `Ok(None)` if the child is still running then. A timeout too
+    /// large to add to the clock (`Duration::MAX`) waits without limit, as std's timeouts do.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if let Some(s) = self.try_wait()? {
+                return Ok(Some(s));
+            }
+            let left = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    // poll's timespec takes seconds as i64: a longer wait is cut into pieces.
+                    Some(left.min(Duration::from_secs(i64::MAX as u64 / 2)))
+                }
+                None => None,
+            };
+            let ts = left.map(|left| rustix::event::Timespec {
+                tv_sec: left.as_secs() as i64,
+                tv_nsec: left.subsec_nanos() as i64,
+            });
+            // A pidfd polls readable once the process has exited.
+            let mut fds = [PollFd::new(&self.process.pidfd, PollFlags::IN)];
+            match poll(&mut fds, ts.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Sends signal `sig` through the pidfd (never to a recycled pid): any number the kernel
+    /// accepts, 0 (does it still exist?) and the real-time signals included. Ok if it already
+    /// exited and was reaped, like std's `kill`.
+    pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {
+        self.process.send_signal(sig)
+    }
+
+    /// SIGKILL through the pidfd.
+    pub fn kill(&mut self) -> io::Result<()> {
+        self.send_signal(libc::SIGKILL)
+    }
+
+    /// Sends `sig` to the child's whole process group (the child must lead one: `setsid` or
+    /// `process_group(0)`). Reaches grandchildren that stayed in the group.
+    pub fn kill_group(&mut self, sig: i32) -> io::Result<()> {
+        self.process.kill_group(sig)
     }
 
     /// Collects stdout and stderr (both at once, so neither pipe can fill and block the
@@ -244,19 +332,4 @@ fn read_both(out: Option<ChildStdout>, err: Option<ChildStderr>) -> io::Result<(
         }
     }
     Ok(bufs)
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if self.kill_on_drop && self.status.is_none() {
-            // A group leader takes its group along: that is what a session or group was
-            // asked for (grandchildren that stayed in it die too). Before the reap, so the
-            // pgid cannot have been reused.
-            if self.group_leader {
-                let _ = self.kill_group(libc::SIGKILL);
-            }
-            let _ = self.kill();
-            let _ = self.wait();
-        }
-    }
 }

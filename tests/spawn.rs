@@ -395,3 +395,98 @@ fn a_command_spawns_again_with_its_fds() {
     let line = format!("{}\n", input.display());
     assert_eq!(std::fs::read_to_string(&out_path).unwrap(), line.repeat(2));
 }
+
+// --- The handle: timeouts, any signal, traced children ---
+
+/// The state letter of /proc/PID/stat (R, S, T, t, Z...), read from the kernel.
+fn proc_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    after_comm.chars().next().unwrap()
+}
+
+#[test]
+fn a_timeout_too_large_for_the_clock_waits_for_the_exit() {
+    // Instant + Duration::MAX overflows: std's timeout APIs take it as "forever".
+    for timeout in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+        let mut child = Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
+        let status = child.wait_timeout(timeout).unwrap().expect("it exits");
+        assert_eq!(status.code(), Some(3));
+    }
+}
+
+#[test]
+fn signal_zero_checks_existence_and_real_time_signals_are_delivered() {
+    // sh traps real-time signal 37 (SIGRTMIN+3 under glibc) and exits 7 when it arrives.
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "trap 'exit 7' 37; echo ready; while :; do sleep 0.01; done",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    child.send_signal(0).expect("signal 0 to a live child");
+    child.send_signal(37).expect("a real-time signal");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7), "the child's trap for signal 37 ran");
+    child
+        .send_signal(0)
+        .expect("after the reap, Ok as std's kill");
+}
+
+#[test]
+fn a_traced_child_stopped_at_exec_is_not_reported_as_exited() {
+    use forkexec::ChildEvent;
+    let mut child = Command::new("/bin/true").ptrace(true).spawn().unwrap();
+    let pid = child.id();
+    // The kernel stops a PTRACE_TRACEME child with SIGTRAP at its exec.
+    assert_eq!(
+        child.wait_event().unwrap(),
+        ChildEvent::Traced(libc::SIGTRAP)
+    );
+    assert_eq!(proc_state(pid), 't', "stopped by the tracer, not exited");
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "a stopped child has not exited"
+    );
+    assert_eq!(child.wait_timeout(Duration::from_millis(50)).unwrap(), None);
+    // kill still reaches it (nothing was cached as an exit status).
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+}
+
+#[test]
+fn a_traced_child_detached_stopped_runs_on_after_sigcont() {
+    use forkexec::ChildEvent;
+    let mut child = Command::new("sh")
+        .args(["-c", "exit 5"])
+        .ptrace(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert_eq!(
+        child.wait_event().unwrap(),
+        ChildEvent::Traced(libc::SIGTRAP)
+    );
+    child.ptrace_detach(libc::SIGSTOP).unwrap();
+    // No longer traced, stopped by SIGSTOP: state T, TracerPid 0.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while proc_state(pid) != 'T' && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(proc_state(pid), 'T');
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("TracerPid:\t0\n"), "{status}");
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.send_signal(libc::SIGCONT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(5));
+}

@@ -85,16 +85,41 @@ pub fn run(a: RunArgs) -> i32 {
             return 2;
         }
     };
-    match cmd.status() {
+    let waited = match cmd.spawn() {
+        Ok(child) if a.attrs.ptrace => wait_traced(child),
+        Ok(mut child) => child.wait(),
+        Err(e) => return spawn_failed(&e),
+    };
+    match waited {
         Ok(st) => st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)),
         Err(e) => {
-            eprintln!("forkexec: {e}");
-            // As shells do: 127 when the program was not found, 126 when it could not be run.
-            if e.is_not_found() {
-                127
-            } else {
-                126
-            }
+            eprintln!("forkexec: waiting for {:?}: {e}", a.command[0]);
+            1
         }
+    }
+}
+
+/// `--ptrace`: the child stops at its exec (SIGTRAP); let go of it stopped (SIGSTOP) so a
+/// debugger can attach, say so, and wait for its exit. Waiting without letting go would hang
+/// (nothing resumes a traced child), and reporting the stop as an exit would be a lie.
+fn wait_traced(mut child: forkexec::Child) -> std::io::Result<std::process::ExitStatus> {
+    if let forkexec::ChildEvent::Traced(_) = child.wait_event()? {
+        child.ptrace_detach(libc::SIGSTOP)?;
+        let pid = child.id();
+        eprintln!(
+            "forkexec: {pid} is stopped at its first instruction: attach a debugger \
+             (gdb -p {pid}) or resume it with kill -CONT {pid}"
+        );
+    }
+    child.wait()
+}
+
+fn spawn_failed(e: &forkexec::Error) -> i32 {
+    eprintln!("forkexec: {e}");
+    // As shells do: 127 when the program was not found, 126 when it could not be run.
+    if e.is_not_found() {
+        127
+    } else {
+        126
     }
 }

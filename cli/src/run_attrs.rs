@@ -82,9 +82,11 @@ pub struct AttrArgs {
     /// CgroupFD).
     #[arg(long, value_name = "PATH")]
     cgroup: Option<PathBuf>,
-    /// PTRACE_TRACEME right before exec (Go: Ptrace).
+    /// PTRACE_TRACEME right before exec (Go: Ptrace). The program stops at its first
+    /// instruction; forkexec then lets go of it, leaving it stopped for a debugger to attach
+    /// (gdb -p PID), and waits for it: SIGCONT or the debugger resumes it.
     #[arg(long)]
-    ptrace: bool,
+    pub(crate) ptrace: bool,
     /// A resource limit, e.g. nofile=1024:4096; SOFT alone sets both, an empty side keeps
     /// the current value (prlimit(1) --nofile=...). Repeatable.
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]

@@ -254,3 +254,55 @@ fn help_names_the_go_and_util_linux_equivalents() {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
 }
+
+/// The state letter of /proc/PID/stat, and its TracerPid.
+fn proc_state(pid: u32) -> Option<(char, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat[stat.rfind(')')? + 2..].chars().next()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let tracer = status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))?
+        .trim()
+        .to_string();
+    Some((state, tracer))
+}
+
+#[test]
+fn run_ptrace_leaves_the_program_stopped_and_waits_for_its_real_exit() {
+    // Before: wait() took the exec ptrace-stop for exit 0, forkexec exited 0 and left the
+    // child stopped and traced by nobody alive. Now forkexec must still be running while
+    // the child sits stopped (untraced, state T), and exit with the child's status after
+    // SIGCONT.
+    let mut fx = Command::new(BIN)
+        .args(["run", "--ptrace", "--", "sh", "-c", "exit 6"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(fx.stderr.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let pid: u32 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line:?}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while proc_state(pid).map(|s| s.0) != Some('T') && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(proc_state(pid), Some(('T', "0".to_string())), "{line}");
+    assert!(
+        fx.try_wait().unwrap().is_none(),
+        "forkexec exited before its child"
+    );
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).unwrap(),
+        rustix::process::Signal::CONT,
+    )
+    .unwrap();
+    assert_eq!(fx.wait().unwrap().code(), Some(6));
+}

@@ -12,6 +12,8 @@
 //! - [`inherited`]: fds known only by number (validation, the CLI through `crate::fd`);
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
 //! - [`jump`]: the loader's trampoline into a new program;
+//! - [`signals`]: sending any signal number through a pidfd or to a group;
+//! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
@@ -26,5 +28,7 @@ pub mod jump;
 pub mod launch;
 pub mod mapping;
 pub mod mm;
+pub mod ptrace;
 pub mod raw;
+pub mod signals;
 pub mod stack;

@@ -1,0 +1,40 @@
+//! Sending signals with any number the kernel accepts (0 and the real-time ones included, which
+//! rustix's `Signal` leaves out): through a pidfd, or to a process group.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)` for any signal number the kernel accepts: 0 (the
+/// existence check) and the real-time signals included, which rustix's `Signal` leaves out.
+pub fn send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> std::io::Result<()> {
+    // SAFETY: pidfd_send_signal reads no memory when `info` is null; the fd is borrowed for
+    // the duration of the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            core::ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `kill(-pgid, sig)`: signal a whole process group, any signal number (0 and real-time
+/// included).
+pub fn kill_group(pgid: i32, sig: i32) -> std::io::Result<()> {
+    if pgid <= 0 {
+        return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    // SAFETY: kill reads no memory.
+    let r = unsafe { libc::kill(-pgid, sig) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
