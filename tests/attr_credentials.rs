@@ -129,6 +129,38 @@ fn chroot_changes_the_root_and_dir_resolves_inside_it() {
 }
 
 #[test]
+fn chroot_leaves_no_working_directory_outside_the_new_root() {
+    if !is_root() {
+        return skip("chroot needs CAP_SYS_CHROOT");
+    }
+    let root = make_chroot();
+    std::fs::write(root.path().join("sub/marker"), "inside-sub").unwrap();
+    // `test . -ef /` compares the inodes of the cwd and the new root, as the kernel sees them.
+    // Left in the parent's cwd (the bug), the child would be outside the jail, where relative
+    // paths reach the host.
+    let out = probe(
+        Command::new("/bin/sh")
+            .args([
+                "-c",
+                "test . -ef / && echo at-root; read x < marker; echo $x",
+            ])
+            .chroot(root.path()),
+    );
+    assert_eq!(out, "at-root\ninside\n", "no dir given: the new root's /");
+    // A relative working directory resolves inside the new root, not against the parent's.
+    let out = probe(
+        Command::new("/bin/sh")
+            .args([
+                "-c",
+                "test . -ef /sub && echo at-sub; read x < marker; echo $x",
+            ])
+            .chroot(root.path())
+            .current_dir("sub"),
+    );
+    assert_eq!(out, "at-sub\ninside-sub\n");
+}
+
+#[test]
 fn chroot_with_credentials_runs_as_the_new_user_inside() {
     if !is_root() {
         return skip("chroot and setuid need root");

@@ -49,7 +49,9 @@ impl Command {
 
     /// The child's root directory: chroot(dir) after namespaces, before credentials and the
     /// working directory, which is then resolved inside it (std: `CommandExt::chroot`; Go:
-    /// Chroot; chroot(8)). The program is looked up inside the new root too.
+    /// Chroot; chroot(8)). Without [`current_dir`](Self::current_dir) the child starts at the
+    /// new root's `/`, never in the parent's directory outside it. The program is looked up
+    /// inside the new root too.
     pub fn chroot(&mut self, dir: impl AsRef<Path>) -> &mut Self {
         let bytes = dir.as_ref().as_os_str().as_bytes();
         match std::ffi::CString::new(bytes) {

@@ -21,7 +21,7 @@
 //! | 5 | session: TIOCSPGRP on a parent fd | the parent blocked SIGTTOU around the clone: no stop |
 //! | 6 | namespaces: unshare, private remount of / | chroot and credentials then act inside |
 //! | 7 | limits: rlimits, nice, scheduler, umask | still privileged enough to raise them |
-//! | 8 | root: chroot | needs CAP_SYS_CHROOT; before chdir, which resolves inside |
+//! | 8 | root: chroot, chdir("/") | needs CAP_SYS_CHROOT; leaves no cwd outside the new root |
 //! | 9 | credentials: keepcaps, setgroups, setgid, setuid | each needs the privilege the next drops |
 //! | 10 | credentials: capset, ambient raise | after setuid, which clears capabilities |
 //! | 11 | working directory: chdir | with the final root and ids, as the program will see it |
@@ -350,14 +350,19 @@ fn set_limits(p: &ChildPlan) -> Result<(), StepFailure> {
     Ok(())
 }
 
-/// Step 8: chroot before dropping root (it needs CAP_SYS_CHROOT) and before chdir (the working
-/// directory is interpreted inside the new root, as in Go).
+/// Step 8: chroot before dropping root (it needs CAP_SYS_CHROOT) and before chdir. Then chdir
+/// to the new "/" at once, as chroot(8) and bwrap do: the old working directory lies outside
+/// the new root, and a relative path (`../etc`, `./prog`, a relative working directory) would
+/// otherwise reach the host. The working directory asked for is then resolved inside.
 fn change_root(p: &ChildPlan) -> Result<(), StepFailure> {
     if p.chroot.is_null() {
         return Ok(());
     }
     // SAFETY: the parent prepared a NUL-terminated path.
     let r = unsafe { raw::chroot(p.chroot) };
+    check(Step::Chroot, 0, r)?;
+    // SAFETY: a constant NUL-terminated path.
+    let r = unsafe { raw::chdir(c"/".as_ptr()) };
     check(Step::Chroot, 0, r)
 }
 
