@@ -46,6 +46,9 @@ struct Process {
     status: Option<ExitStatus>,
     kill_on_drop: bool,
     group_leader: bool,
+    /// The parent's terminal fd whose foreground group the child's group took (`foreground`),
+    /// and that group: given back to the parent's group once the child has exited.
+    foreground: Option<(i32, i32)>,
 }
 
 fn to_exit_status(st: &WaitIdStatus) -> ExitStatus {
@@ -73,6 +76,11 @@ impl Process {
                 Ok(Some(st)) if st.exited() || st.killed() || st.dumped() => {
                     let s = to_exit_status(&st);
                     self.status = Some(s);
+                    // As a shell after a foreground job: the terminal is ours again, or the
+                    // caller would be stopped (SIGTTIN) at its next read of it.
+                    if let Some((tty, pgrp)) = self.foreground.take() {
+                        crate::sys::terminal::reclaim_foreground(tty, pgrp);
+                    }
                     return Ok(Some(ChildEvent::Exited(s)));
                 }
                 Ok(Some(st)) => {
@@ -146,6 +154,7 @@ impl Child {
         [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
         kill_on_drop: bool,
         group_leader: bool,
+        foreground: Option<(i32, i32)>,
     ) -> Child {
         Child {
             stdin: stdin.map(ChildStdin::from),
@@ -157,6 +166,7 @@ impl Child {
                 status: None,
                 kill_on_drop,
                 group_leader,
+                foreground,
             },
         }
     }

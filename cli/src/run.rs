@@ -80,10 +80,7 @@ fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
 pub fn run(a: RunArgs) -> i32 {
     let mut cmd = match build(&a) {
         Ok(c) => c,
-        Err(msg) => {
-            eprintln!("forkexec: {msg}");
-            return 2;
-        }
+        Err(msg) => return usage_error(&msg),
     };
     let waited = match cmd.spawn() {
         Ok(child) if a.attrs.ptrace => wait_traced(child),
@@ -114,7 +111,17 @@ fn wait_traced(mut child: forkexec::Child) -> std::io::Result<std::process::Exit
     child.wait()
 }
 
+/// Input the user got wrong: the message, clap's hint, exit 2 (as for a bad flag).
+fn usage_error(msg: &str) -> i32 {
+    eprintln!("forkexec: {msg}\n\nFor more information, try 'forkexec run --help'.");
+    2
+}
+
 fn spawn_failed(e: &forkexec::Error) -> i32 {
+    // Refused before any process existed: a value or combination the user got wrong.
+    if *e.kind() == forkexec::ErrorKind::InvalidInput {
+        return usage_error(&e.to_string());
+    }
     eprintln!("forkexec: {e}");
     // As shells do: 127 when the program was not found, 126 when it could not be run.
     if e.is_not_found() {

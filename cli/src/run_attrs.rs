@@ -141,9 +141,16 @@ fn parse_groups(s: &str) -> Result<Groups, String> {
         .map(Groups)
 }
 
+/// A umask: octal digits, 0 to 0777 (umask(1) takes the same).
 fn parse_octal(s: &str) -> Result<u32, String> {
-    u32::from_str_radix(s.trim_start_matches("0o"), 8)
-        .map_err(|_| format!("{s:?} is not an octal number"))
+    let digits = s.trim_start_matches("0o");
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(format!("{s:?} is not an octal number"));
+    }
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|&m| m <= 0o777)
+        .ok_or_else(|| format!("{s:?} is out of range: a umask is 0 to 0777"))
 }
 
 fn parse_fd_pair(s: &str) -> Result<(i32, i32), String> {

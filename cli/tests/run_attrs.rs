@@ -306,3 +306,73 @@ fn run_ptrace_leaves_the_program_stopped_and_waits_for_its_real_exit() {
     .unwrap();
     assert_eq!(fx.wait().unwrap().code(), Some(6));
 }
+
+#[test]
+fn foreground_gives_the_terminal_back_when_the_child_exits() {
+    // A session on a pty: sh leads it (its group holds the terminal), runs
+    // `forkexec run --foreground -- true`, then looks at who holds the terminal. Before the
+    // fix the dead child's group kept it, and the script would be stopped (SIGTTIN) at its
+    // next read of the terminal.
+    let (_master, slave) = pty_slave();
+    let script = format!("'{BIN}' run --foreground -- true; cat /proc/self/stat");
+    let out = Command::new(BIN)
+        .args(["run", "--setsid", "--setctty", "--", "sh", "-c", &script])
+        .stdin(Stdio::from(slave))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stat = text(&out.stdout);
+    assert!(out.status.success(), "{stat} {}", text(&out.stderr));
+    // [pid, ppid, pgrp, session, tty_nr, tpgid]
+    let f: Vec<i64> = stat[stat.rfind(')').unwrap() + 4..]
+        .split_whitespace()
+        .take(5)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (pgrp, tpgid) = (f[1], f[4]);
+    assert_eq!(
+        tpgid, pgrp,
+        "the terminal's foreground group is the script's again"
+    );
+}
+
+#[test]
+fn values_the_user_got_wrong_exit_2_with_the_usage_hint() {
+    // Before: refused at spawn, these exited 126 ("found but not runnable").
+    for (args, needle) in [
+        (
+            &["--umask", "1777"][..],
+            "out of range: a umask is 0 to 0777",
+        ),
+        (&["--umask", "40000000000"], "out of range"),
+        (
+            &["--setsid", "--setpgid"],
+            "setsid already makes the child lead",
+        ),
+        (
+            &["--sigmask", "KILL"],
+            "SIGKILL and SIGSTOP cannot be blocked",
+        ),
+        (&["--uid-map", "0:0:1"], "they need a new user namespace"),
+        (
+            &["--groups", "1", "--no-setgroups"],
+            "contradict each other",
+        ),
+        (&["--fd", "1000000=1"], "RLIMIT_NOFILE soft limit"),
+        (&["--cgroup", "/tmp"], "is not a cgroup v2 directory"),
+    ] {
+        let out = Command::new(BIN)
+            .arg("run")
+            .args(args)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            err.contains("try '"),
+            "{args:?} lacks the usage hint: {err}"
+        );
+    }
+}

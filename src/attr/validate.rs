@@ -88,6 +88,17 @@ pub(crate) fn validate(a: &Attributes, child_fd_open: impl Fn(i32) -> bool) -> R
         );
     }
 
+    // --- credentials ---
+    if a.no_setgroups && a.groups.is_some() {
+        // setpriv refuses --keep-groups with --groups: one of them would be silently ignored.
+        return refuse(
+            "supplementary groups",
+            "groups and no_setgroups contradict each other: no_setgroups keeps the inherited \
+             groups, groups sets new ones"
+                .into(),
+        );
+    }
+
     // --- namespaces and id maps ---
     let new_user = a.clone_ns & libc::CLONE_NEWUSER != 0;
     if !new_user && (!a.uid_map.is_empty() || !a.gid_map.is_empty()) {

@@ -61,9 +61,7 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
     let a = &spec.attrs;
     let cgroup = match &a.cgroup {
-        Some(dir) => Some(std::fs::File::open(dir).map_err(|e| {
-            parent_error(spec, "open", format!("open cgroup {}", dir.display()), e)
-        })?),
+        Some(dir) => Some(open_cgroup(spec, dir)?),
         None => None,
     };
     let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty();
@@ -103,10 +101,18 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
                 [stdin, stdout, stderr],
                 spec.kill_on_drop,
                 plan::leads_group(spec),
+                foreground(spec, s.pid),
             ))
         }
         Err(f) => Err(describe_failure(spec, f)),
     }
+}
+
+/// The terminal and group of a foreground child: the group it joined, or its own.
+fn foreground(spec: &Spec, pid: i32) -> Option<(i32, i32)> {
+    let tty = spec.attrs.foreground_fd?;
+    let pgrp = plan::process_group(spec).filter(|&g| g > 0).unwrap_or(pid);
+    Some((tty, pgrp))
 }
 
 /// Opens what fds 0-2 need (pipes, /dev/null) and adds them to `fds`; returns the parent's
@@ -149,6 +155,29 @@ fn stdio_fds(
         }
     }
     Ok(parent_ends)
+}
+
+/// Opens the cgroup directory the child starts in, refusing what the kernel would answer with
+/// a bare EBADF at clone: anything that is not a directory of a cgroup v2 filesystem.
+fn open_cgroup(spec: &Spec, dir: &std::path::Path) -> Result<std::fs::File> {
+    const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
+    let f = std::fs::File::open(dir)
+        .map_err(|e| parent_error(spec, "open", format!("open cgroup {}", dir.display()), e))?;
+    let is_dir = f.metadata().is_ok_and(|m| m.is_dir());
+    // f_type is i64 on x86_64 and narrower elsewhere: compare as u64.
+    let fs_type = rustix::fs::fstatfs(&f).map(|s| s.f_type as u64);
+    if is_dir && fs_type == Ok(CGROUP2_SUPER_MAGIC) {
+        return Ok(f);
+    }
+    let what = if is_dir { "directory" } else { "path" };
+    Err(Error::invalid(
+        &spec.program_display(),
+        format!("cgroup {}", dir.display()),
+        format!(
+            "this {what} is not a cgroup v2 directory (a directory of a cgroup2 filesystem, \
+             e.g. under /sys/fs/cgroup on a unified hierarchy)"
+        ),
+    ))
 }
 
 /// A parent-side preparation that failed before the clone.

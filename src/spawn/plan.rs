@@ -26,7 +26,40 @@ pub(crate) fn validate(spec: &Spec) -> Result<(), Error> {
         return Err(Error::invalid("", "program name", "it is empty"));
     }
     attr::validate(&spec.attrs, |fd| child_fd_is_open(spec, fd))
-        .map_err(|(what, why)| Error::invalid(&spec.program_display(), what, why))
+        .map_err(|(what, why)| Error::invalid(&spec.program_display(), what, why))?;
+    check_fd_limit(spec)
+}
+
+/// A child fd at or above the child's RLIMIT_NOFILE cannot exist: dup2 onto it fails with a
+/// bare EBADF. Say which limit is in the way instead (only when fds are mapped: one getrlimit).
+fn check_fd_limit(spec: &Spec) -> Result<(), Error> {
+    let Some(&(highest, _)) = spec.fd_map.iter().max_by_key(|(t, _)| *t) else {
+        return Ok(());
+    };
+    let nofile = libc::RLIMIT_NOFILE as i32;
+    let (soft, set_here) = match spec.attrs.rlimits.iter().find(|r| r.resource == nofile) {
+        Some(r) => (r.soft, true),
+        None => (
+            attr::Resource::try_from(nofile).map_or(u64::MAX, |r| r.current().0),
+            false,
+        ),
+    };
+    if (highest as u64) < soft {
+        return Ok(());
+    }
+    let whose = if set_here {
+        "set by rlimit"
+    } else {
+        "inherited"
+    };
+    Err(Error::invalid(
+        &spec.program_display(),
+        format!("child fd {highest}"),
+        format!(
+            "it is not below the child's fd limit (RLIMIT_NOFILE soft limit {soft}, {whose}); \
+             raise it with rlimit nofile=SOFT:HARD"
+        ),
+    ))
 }
 
 /// Whether the child will have `fd` open after the fd map.

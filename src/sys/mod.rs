@@ -14,6 +14,7 @@
 //! - [`jump`]: the loader's trampoline into a new program;
 //! - [`signals`]: sending any signal number through a pidfd or to a group;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
+//! - [`terminal`]: taking the terminal back after a foreground child;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
@@ -32,3 +33,4 @@ pub mod ptrace;
 pub mod raw;
 pub mod signals;
 pub mod stack;
+pub mod terminal;
