@@ -7,7 +7,7 @@ pub mod json;
 pub mod text;
 
 use crate::model::binfmt::elf;
-use crate::model::plan::{show, ExecPlan, Format, Outcome};
+use crate::model::plan::{show, signal_name, ExecPlan, Format, Outcome, SIGSEGV};
 use crate::model::stack::{self, HostAux, StackLayout};
 
 /// The one-line verdict: `runs /usr/bin/python3 via #! /usr/bin/env python3`,
@@ -15,10 +15,11 @@ use crate::model::stack::{self, HostAux, StackLayout};
 pub fn verdict(plan: &ExecPlan) -> String {
     match plan.outcome {
         Outcome::Fails(e) => format!("fails with {}: {}", e.name(), plan.reason),
-        Outcome::Killed(_) => format!(
+        Outcome::Killed(SIGSEGV) => format!(
             "passes the point of no return and is killed by SIGSEGV: {}",
             plan.reason
         ),
+        Outcome::Killed(sig) => format!("is killed by {}: {}", signal_name(sig), plan.reason),
         Outcome::Runs => {
             let program = plan
                 .final_elf()

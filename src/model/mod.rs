@@ -13,13 +13,14 @@
 //! the last three from the calling process.
 
 pub mod binfmt;
+pub mod elf_builder;
 pub mod filesystem;
 pub mod limits;
 pub mod plan;
 pub mod stack;
 pub mod writers;
 
-pub use filesystem::{FileSystem, HostFileSystem};
+pub use filesystem::{FileSystem, HostFileSystem, MemoryFileSystem};
 pub use plan::{evaluate, evaluate_search, ExecPlan, Outcome};
 
 use std::path::PathBuf;
