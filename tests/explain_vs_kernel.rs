@@ -9,14 +9,11 @@
 mod support;
 
 use forkexec::model::elf_builder::ElfBuilder as Elf;
-use forkexec::model::stack::HostAux;
 use std::ffi::CString;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::PathBuf;
-use support::execve_diff::{
-    b, compare_stack, model, run_real, write_file, Call, Real, World, DUMP_STACK, PRINT_ARGS,
-};
+use support::execve_diff::{b, write_file, Call, World, DUMP_STACK, PRINT_ARGS};
 use support::is_root;
 
 // ---------------------------------------------------------------------------------------------
@@ -754,7 +751,6 @@ fn truncation_cases(w: &mut World) {
 /// The initial stack, byte for byte where the model knows the bytes: a program dumps its
 /// stack from rsp to the top, with address randomization off.
 fn stack_case(w: &mut World) {
-    let name = "initial stack matches the model";
     let p = w.file("dumpstack", &Elf::exec(DUMP_STACK).bytes(), 0o755);
     let argv = vec![
         b(&p),
@@ -765,37 +761,14 @@ fn stack_case(w: &mut World) {
     let envp = vec![b"A=1".to_vec(), b"LONGER=value".to_vec()];
     let c = Call {
         path: b(&p),
-        argv: Some(argv.clone()),
-        envp: envp.clone(),
+        argv: Some(argv),
+        envp,
         cwd: w.dir.clone(),
         stack_rlimit: None,
         no_randomize: true,
         ids: None,
     };
-    let plan = model(&c);
-    let real = run_real(&c);
-    let Real::Ran { code: 0, out } = real else {
-        w.results.push((
-            name.into(),
-            Err(format!("dump program did not run: {real:?}")),
-        ));
-        return;
-    };
-    let Some(l) = forkexec::explain::stack_of(&plan, &HostAux::from_proc()) else {
-        w.results
-            .push((name.into(), Err("model has no stack".into())));
-        return;
-    };
-    let verdict = compare_stack(&l, &out, argv.len(), envp.len());
-    println!(
-        "{name:<48} {:<34} {}",
-        format!("{} bytes", out.len()),
-        match &verdict {
-            Ok(()) => "agree".to_string(),
-            Err(e) => format!("DISAGREE: {e}"),
-        }
-    );
-    w.results.push((name.into(), verdict));
+    w.check_stack("initial stack matches the model", c);
 }
 
 #[test]

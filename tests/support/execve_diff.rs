@@ -4,7 +4,7 @@
 
 use forkexec::model::elf_builder::ElfBuilder;
 use forkexec::model::plan::{evaluate, ExecPlan, Outcome};
-use forkexec::model::stack::{self, AuxValue};
+use forkexec::model::stack::{self, AuxValue, HostAux};
 use forkexec::model::{Credentials, ExecInput, HostFileSystem};
 use std::ffi::CString;
 use std::fs;
@@ -345,6 +345,35 @@ impl World {
     pub fn skip(&mut self, name: &str, why: &str) {
         println!("SKIP: {name}: {why}");
         self.skipped.push((name.to_string(), why.to_string()));
+    }
+
+    /// Runs `c` (a program that dumps its stack from rsp to the top, address randomization
+    /// off) and compares the dump with the model's initial stack for the same call.
+    pub fn check_stack(&mut self, name: &str, c: Call) {
+        let plan = model(&c);
+        let real = run_real(&c);
+        let verdict = match real {
+            Real::Ran { code: 0, out } => {
+                match forkexec::explain::stack_of(&plan, &HostAux::from_proc()) {
+                    Some(l) => {
+                        let argc = plan.argv.len();
+                        compare_stack(&l, &out, argc, plan.envp.len())
+                            .map(|()| format!("{} bytes", out.len()))
+                    }
+                    None => Err(format!("model has no stack: {}", plan.reason)),
+                }
+            }
+            other => Err(format!("dump program did not run: {other:?}")),
+        };
+        println!(
+            "{name:<48} {:<34} {}",
+            verdict.as_deref().unwrap_or("-"),
+            match &verdict {
+                Ok(_) => "agree".to_string(),
+                Err(e) => format!("DISAGREE: {e}"),
+            }
+        );
+        self.results.push((name.into(), verdict.map(|_| ())));
     }
 
     /// Prints the tally and fails when any case disagreed or fewer than `min_cases` ran.

@@ -257,6 +257,41 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_bytes_and_interpreters_may_hold_newlines() {
+        let h = parse_entry(
+            "odd",
+            b"enabled\ninterpreter /tmp/p\xff\nflags: \nflags: F\nextension .x\xff\n",
+            0,
+        )
+        .unwrap();
+        assert_eq!(h.interpreter, b"/tmp/p\xff\nflags: ");
+        assert_eq!(h.rule, MiscRule::Extension(b"x\xff".to_vec()));
+        assert!(h.fixed_interpreter() && !h.opens_binary());
+        let h = parse_entry(
+            "c",
+            "enabled\ninterpreter /i\nflags: C\noffset 2\nmagic 4142\n",
+            0,
+        )
+        .unwrap();
+        // C implies O, whatever letters the entry shows.
+        assert!(h.credentials_from_binary() && h.opens_binary());
+        assert!(h.matches(b"..AB", b"f") && !h.matches(b"AB", b"f"));
+        // Anything after the rule is not an entry the kernel writes.
+        assert!(parse_entry(
+            "x",
+            "enabled\ninterpreter /i\nflags: \noffset 0\nmagic 41\njunk\n",
+            0
+        )
+        .is_none());
+        assert!(parse_entry(
+            "x",
+            "enabled\ninterpreter /i\nflags: Z\noffset 0\nmagic 41\n",
+            0
+        )
+        .is_none());
+    }
+
+    #[test]
     fn magic_past_the_buffer_compares_with_zero_bytes() {
         let h = parse_entry(
             "z",
