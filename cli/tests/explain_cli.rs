@@ -204,6 +204,19 @@ fn forkexec<S: AsRef<OsStr>>(dir: &Path, caller_path: &str, args: &[S]) -> (i32,
     )
 }
 
+/// `forkexec explain --json -- PATH`: exit code, the output, and it parsed.
+fn explain_json_of(dir: &Path, path: &OsStr) -> (i32, String, Value) {
+    let args = [
+        OsStr::new("explain"),
+        OsStr::new("--json"),
+        OsStr::new("--"),
+        path,
+    ];
+    let (code, out, err) = forkexec(dir, "/usr/bin:/bin", &args);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    (code, out, v)
+}
+
 /// Issue 11 item 5: `--args-from /dev/zero` read without bound (4 GB in 3 s). It must stop at
 /// the largest argument size any kernel accepts, with a usage error.
 #[test]
@@ -367,18 +380,8 @@ fn paths_that_are_not_utf8_stay_distinct_in_json() {
         // The kernel runs it under that name.
         let st = Command::new(&link).status().unwrap();
         assert!(st.success());
-        let (code, out, _) = forkexec(
-            dir.path(),
-            "/usr/bin:/bin",
-            &[
-                OsStr::new("explain"),
-                OsStr::new("--json"),
-                OsStr::new("--"),
-                link.as_os_str(),
-            ],
-        );
+        let (code, out, v) = explain_json_of(dir.path(), link.as_os_str());
         assert_eq!(code, 0, "{out}");
-        let v: Value = serde_json::from_str(&out).unwrap();
         let bytes = |v: &Value| -> Vec<u8> {
             v.as_array()
                 .map(|a| {
@@ -430,17 +433,7 @@ fn truncated_programs_are_killed_as_the_kernel_kills_them() {
         let path = dir.path().join(name);
         let st = Command::new(&path).status().unwrap();
         let signal = st.signal().expect("the kernel kills it");
-        let (code, out, _) = forkexec(
-            dir.path(),
-            "/usr/bin:/bin",
-            &[
-                OsStr::new("explain"),
-                OsStr::new("--json"),
-                OsStr::new("--"),
-                path.as_os_str(),
-            ],
-        );
-        let v: Value = serde_json::from_str(&out).unwrap();
+        let (code, _, v) = explain_json_of(dir.path(), path.as_os_str());
         assert_eq!(code, 1, "{name}: {v}");
         assert_eq!(v["outcome"], "killed", "{name}: {v}");
         let want = match signal {

@@ -433,6 +433,11 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     f.extend_from_slice(&[3, b'a', b'.', b'x', 1, 0x20, 0, 3, 0, 0, 5, 7, 9]);
     out.push(("formats", "aout-misc".into(), f));
 
+    // A writable segment with bss, whose file is cut before the page where the bss starts.
+    let mut with_bss = ElfBuilder::exec(&[EXIT_0, &[0u8; 5000]].concat());
+    with_bss.load_flags = elf::PF_R | elf::PF_W | elf::PF_X;
+    with_bss.bss = 0x1000;
+    let truncated_bss = with_bss.bytes();
     let plans: Vec<(&str, Vec<u8>)> = vec![
         (
             "static",
@@ -522,6 +527,43 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
                     (0, 0, true, static_exec.clone()),
                 ],
                 "enabled\ninterpreter /bin/a\nflags: P\noffset 0\nmagic 4d5a\n",
+            ),
+        ),
+        (
+            "misc-o-then-script",
+            encode_plan(
+                0,
+                5,
+                &[b"b"],
+                &[],
+                &[
+                    (5, 0, true, b"MZ\x90\0".to_vec()),
+                    (4, 0, true, b"#!/bin/a\n".to_vec()),
+                    (0, 0, true, static_exec.clone()),
+                ],
+                "enabled\ninterpreter /x/script\nflags: O\noffset 0\nmagic 4d5a\n",
+            ),
+        ),
+        (
+            "misc-f-interpreter-gone",
+            encode_plan(
+                0,
+                5,
+                &[b"b"],
+                &[],
+                &[(5, 0, true, b"MZ\x90\0".to_vec())],
+                "enabled\ninterpreter /nonexistent\nflags: F\noffset 0\nmagic 4d5a\n",
+            ),
+        ),
+        (
+            "truncated-bss",
+            encode_plan(
+                1,
+                0,
+                &[b"a"],
+                &[],
+                &[(0, 0, true, truncated_bss[..4096].to_vec())],
+                "",
             ),
         ),
         (

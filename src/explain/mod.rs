@@ -21,10 +21,15 @@ pub fn verdict(plan: &ExecPlan) -> String {
         ),
         Outcome::Killed(sig) => format!("is killed by {}: {}", signal_name(sig), plan.reason),
         Outcome::Runs => {
+            // Without an ELF step (a file the model could not read), the last file it knows.
+            let last_known = || match plan.chain.last().map(|s| &s.format) {
+                Some(Format::Misc(h)) => show(&h.interpreter),
+                _ => show(&plan.path),
+            };
             let program = plan
                 .final_elf()
                 .map(|(p, _)| show(p))
-                .unwrap_or_else(|| show(&plan.path));
+                .unwrap_or_else(last_known);
             let mut vias = Vec::new();
             for s in &plan.chain {
                 match &s.format {
@@ -57,7 +62,12 @@ pub fn verdict(plan: &ExecPlan) -> String {
                     show(name)
                 ));
             }
-            line
+            if plan.verified {
+                line
+            } else {
+                // The notes say what could not be checked.
+                format!("most likely {line}")
+            }
         }
     }
 }
