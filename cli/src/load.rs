@@ -5,7 +5,6 @@ use forkexec::load::plan::{ImagePlan, Placement};
 use forkexec::load::{self, LoadPlan};
 use forkexec::model::stack::aux_name;
 use serde_json::json;
-use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -26,38 +25,19 @@ pub struct LoadArgs {
     /// instead of mapping the file's pages.
     #[arg(long)]
     memory: bool,
-    /// Use PROGRAM as a path even without a '/' (execve, not execvp).
-    #[arg(long)]
-    no_path: bool,
-    /// Set K to V in the environment passed (repeatable).
-    #[arg(long = "env", value_name = "K=V")]
-    env: Vec<OsString>,
-    /// Start from an empty environment instead of the current one.
-    #[arg(long)]
-    env_clear: bool,
-    /// The program and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        value_name = "PROGRAM [ARG]..."
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    program: crate::environment::ProgramArgs,
 }
 
 /// PROGRAM as execvp finds it: as given when it has a '/', else the first candidate of
 /// glibc's PATH search (`forkexec::exec::Candidates`, the one search the project has) that is
 /// an executable regular file. The loader cannot "try" an exec per candidate, so it checks.
-fn resolve(program: &Path, no_path: bool) -> PathBuf {
+fn resolve(program: &Path, no_path: bool, path: Option<&[u8]>) -> PathBuf {
     if no_path || program.as_os_str().as_bytes().contains(&b'/') {
         return program.to_path_buf();
     }
-    let path = std::env::var_os("PATH");
     let name = program.as_os_str().as_bytes();
-    let search = forkexec::exec::Candidates::search(
-        name,
-        path.as_ref().map(|p| p.as_bytes()),
-        forkexec::exec::SearchRules::Glibc,
-    );
+    let search = forkexec::exec::Candidates::search(name, path, forkexec::exec::SearchRules::Glibc);
     if let Ok(candidates) = search {
         for c in candidates.paths() {
             let candidate = Path::new(std::ffi::OsStr::from_bytes(c.to_bytes()));
@@ -241,15 +221,17 @@ fn plan_json(plan: &LoadPlan) -> serde_json::Value {
 }
 
 pub fn run(a: LoadArgs) -> i32 {
-    let env = match crate::environment::environment(a.env_clear, &a.env) {
+    let env = match a.program.environment() {
         Ok(e) => e,
         Err(e) => {
             eprintln!("forkexec load: {e}");
             return 2;
         }
     };
-    let argv: Vec<Vec<u8>> = a.command.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let path = resolve(Path::new(&a.command[0]), a.no_path);
+    let command = &a.program.command;
+    let argv: Vec<Vec<u8>> = command.iter().map(|s| s.as_bytes().to_vec()).collect();
+    let search_path = a.program.search_path(&env);
+    let path = resolve(Path::new(&command[0]), a.program.no_path, search_path);
     let shown = path.display().to_string();
     if a.plan {
         return match load::plan_file(&path, &argv, &env) {

@@ -53,16 +53,8 @@ fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
         cmd.env_clear();
     }
     for kv in &a.env {
-        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(kv.as_os_str());
-        let eq = bytes
-            .iter()
-            .position(|&b| b == b'=')
-            .ok_or_else(|| format!("--env {kv:?}: expected K=V"))?;
-        use std::os::unix::ffi::OsStrExt;
-        cmd.env(
-            std::ffi::OsStr::from_bytes(&bytes[..eq]),
-            std::ffi::OsStr::from_bytes(&bytes[eq + 1..]),
-        );
+        let (key, value) = crate::environment::parse_assignment(kv)?;
+        cmd.env(key, value);
     }
     if let Some(a0) = &a.arg0 {
         cmd.arg0(a0);
