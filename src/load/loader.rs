@@ -16,8 +16,8 @@
 //!    page of its own with its parameters (in place: every range of the address space except
 //!    the new images, the new stack, the vDSO and vvar pages and the trampoline itself).
 //!
-//! **Carrying out** ([`Prepared::carry_out`]) allocates nothing and calls no C library
-//! function: it fills each segment inside its reservation (the file's pages mapped private,
+//! **Carrying out** ([`Prepared::carry_out`]) allocates nothing and takes no lock (system
+//! calls only, on data prepared before): it fills each segment inside its reservation (the file's pages mapped private,
 //! or fresh pages filled by copy; bss tail zeroed; final protection set) and maps the stack
 //! (growing down, as the kernel's) with its image. A failure so far is returned with the
 //! prepared load, whose drop unmaps everything: the process is as it was. Then the point of
@@ -754,9 +754,9 @@ impl<'f> Prepared<'f> {
     }
 
     /// Carries the load out and starts the program; returns only if it stopped before the
-    /// point of no return. Allocates nothing, frees nothing and calls no C library function,
-    /// so a child process can call it right after a fork: on failure it hands the prepared
-    /// load back untouched by any drop (a child may exit without dropping it).
+    /// point of no return. Allocates nothing, frees nothing and takes no lock (system calls
+    /// only), so a child process can call it right after a fork: on failure it hands the
+    /// prepared load back untouched by any drop (a child may exit without dropping it).
     pub fn carry_out(self) -> Stopped<'f> {
         for job in &self.images {
             if let Err(error) = fill_image(job) {
