@@ -637,7 +637,8 @@ fn may_replace_exe() -> bool {
 
 /// The mappings of the current executable (/proc/self/exe), which the kernel wants gone before
 /// it accepts a new one, except those inside `new_images` (the program just loaded may be the
-/// same file); `None` when there are none or they cannot be found (then the exe is left alone).
+/// same file); `None` when there are none, they cannot be found, or there are more than the
+/// trampoline takes (then the exe is left alone).
 fn old_exe_ranges(maps: &[Mapping], new_images: &[(usize, usize)]) -> Option<Vec<(usize, usize)>> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata("/proc/self/exe").ok()?;
@@ -657,7 +658,7 @@ fn old_exe_ranges(maps: &[Mapping], new_images: &[(usize, usize)]) -> Option<Vec
         })
         .map(|m| (m.start, m.len()))
         .collect();
-    (!ranges.is_empty()).then_some(ranges)
+    (!ranges.is_empty() && ranges.len() <= jump::max_unmap_ranges()).then_some(ranges)
 }
 
 /// The open fds marked close-on-exec, from /proc/self/fd (the directory's own fd is closed by

@@ -85,7 +85,6 @@ pub fn exit_sequence(text: &[u8]) -> Option<(usize, bool)> {
 
 /// The exit sequence of this process's vDSO (its code read through /proc/self/mem), if it
 /// has one.
-#[cfg(target_arch = "x86_64")]
 pub fn current_exit_sequence(
     maps: &[super::maps::Mapping],
 ) -> Option<crate::sys::jump::ExitSequence> {
