@@ -11,7 +11,8 @@
 //! - [`exec_loop`]: the allocation-free exec loop over prepared PATH candidates;
 //! - [`inherited`]: fds known only by number (validation, the CLI through `crate::fd`);
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
-//! - [`jump`]: the loader's trampoline into a new program;
+//! - [`jump`]: the loader's last steps and its trampoline into a new program;
+//! - [`trampoline`]: the trampoline's code and parameters (shared with the loader stub);
 //! - [`signals`]: sending any signal number through a pidfd or to a group;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`terminal`]: taking the terminal back after a foreground child;
@@ -34,3 +35,5 @@ pub mod raw;
 pub mod signals;
 pub mod stack;
 pub mod terminal;
+#[cfg(target_arch = "x86_64")]
+pub mod trampoline;
