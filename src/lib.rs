@@ -68,6 +68,8 @@ mod step;
 mod sys;
 
 pub use command::Command;
+#[cfg(target_arch = "x86_64")]
+pub use command::Loader;
 pub use errno::Errno;
 pub use error::{Error, ErrorKind, Result};
 pub use exec::PathLookup;

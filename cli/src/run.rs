@@ -33,6 +33,8 @@ pub struct RunArgs {
     no_shell_fallback: bool,
     #[command(flatten)]
     attrs: Box<crate::run_attrs::AttrArgs>,
+    #[command(flatten)]
+    loader: crate::run_loader::LoaderArgs,
     /// The program and its arguments.
     #[arg(
         required = true,
@@ -74,6 +76,13 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(c) => c,
         Err(msg) => return usage_error(&msg),
     };
+    let path_var = child_path(&a);
+    if let Err(code) = a
+        .loader
+        .apply(&mut cmd, &a.command[0], path_var.as_deref(), a.no_path)
+    {
+        return code;
+    }
     let waited = match cmd.spawn() {
         Ok(child) if a.attrs.ptrace => wait_traced(child),
         Ok(mut child) => child.wait(),
@@ -85,6 +94,19 @@ pub fn run(a: RunArgs) -> i32 {
             eprintln!("forkexec: waiting for {:?}: {e}", a.command[0]);
             1
         }
+    }
+}
+
+/// The PATH the child gets: the last `--env PATH=`, none after `--env-clear`, else ours.
+fn child_path(a: &RunArgs) -> Option<OsString> {
+    let set = a.env.iter().rev().find_map(|kv| {
+        let (k, v) = crate::environment::parse_assignment(kv).ok()?;
+        (k == "PATH").then(|| v.to_os_string())
+    });
+    match set {
+        Some(v) => Some(v),
+        None if a.env_clear => None,
+        None => std::env::var_os("PATH"),
     }
 }
 

@@ -7,15 +7,21 @@
 //! what is wrong; no process is made.
 //!
 //! Attribute methods are in one file per family: [`credentials`], [`session`],
-//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`].
+//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`], and [`loader`] (what
+//! starts the program: execve or the userland loader).
 
 mod cgroup;
 mod credentials;
 mod limits;
+#[cfg(target_arch = "x86_64")]
+mod loader;
 mod namespaces;
 mod security;
 mod session;
 mod signals;
+
+#[cfg(target_arch = "x86_64")]
+pub use loader::Loader;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{PathLookup, ShellFallback};

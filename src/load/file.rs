@@ -21,12 +21,14 @@
 //! that says so.
 
 use super::error::LoadError;
+use crate::model::Credentials;
 use rustix::fs::{FileType, Mode, OFlags, Stat};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The largest file the loader reads into memory (1 GiB): refused with EFBIG beyond. The kernel
 /// maps files instead of reading them, but a userland loader fed from memory copies them.
@@ -82,26 +84,64 @@ fn open_for_writing(file: &File) -> bool {
     }
 }
 
-/// The execute permission check for the caller's effective ids (root needs any x bit, checked
-/// before).
-fn may_execute(st: &Stat) -> bool {
-    let c = crate::model::Credentials::current();
+/// Who runs the program and where its relative paths start: this process (the default), or a
+/// child that will run with other ids in another working directory, whose files the parent
+/// opens for it (a spawn through the userland loader).
+#[derive(Clone, Debug, Default)]
+pub struct Runner {
+    /// The ids the program will run with; `None`: this process's.
+    pub credentials: Option<Credentials>,
+    /// The working directory it will have; `None`: this process's.
+    pub dir: Option<PathBuf>,
+}
+
+impl Runner {
+    /// Where `path` is, seen from this process: a relative path starts in the runner's
+    /// directory, as the kernel resolves it in the child after its chdir.
+    pub fn locate<'p>(&self, path: &'p Path) -> Cow<'p, Path> {
+        match &self.dir {
+            Some(dir) if path.is_relative() => Cow::Owned(dir.join(path)),
+            _ => Cow::Borrowed(path),
+        }
+    }
+}
+
+/// Whether `who` has the permission `bit` (0o4 read, 0o1 execute) on the file `st` (root
+/// needs any x bit to execute, checked before).
+fn permits(st: &Stat, who: &Credentials, bit: u32) -> bool {
     let mode = st.st_mode;
-    if c.overrides_permissions() {
+    if who.overrides_permissions() {
         true
-    } else if c.euid == st.st_uid {
-        mode & 0o100 != 0
-    } else if c.in_group(st.st_gid) {
-        mode & 0o010 != 0
+    } else if who.euid == st.st_uid {
+        mode & (bit << 6) != 0
+    } else if who.in_group(st.st_gid) {
+        mode & (bit << 3) != 0
     } else {
-        mode & 0o001 != 0
+        mode & bit != 0
     }
 }
 
 /// Opens `path` for exec and reads it, as `open_exec` would judge it. `what` names the file in
 /// messages ("the program", "the interpreter").
 pub fn open_exec(path: &Path, what: &str) -> Result<ExecFile, LoadError> {
+    open_exec_for(path, what, &Runner::default())
+}
+
+/// [`open_exec`] for a program `runner` runs: its ids judge the permissions (the file is read
+/// here, so a file they may execute but not read is refused as execute-only), its directory
+/// is where a relative `path` starts. Messages name `path` as given.
+pub fn open_exec_for(path: &Path, what: &str, runner: &Runner) -> Result<ExecFile, LoadError> {
     let raw = path.as_os_str().as_bytes();
+    let path = runner.locate(path);
+    let path: &Path = &path;
+    let current;
+    let who = match &runner.credentials {
+        Some(c) => c,
+        None => {
+            current = Credentials::current();
+            &current
+        }
+    };
     if raw.is_empty() {
         // PT_INTERP "\0\0" opens the current directory: EACCES; an empty program path: ENOENT.
         let errno = if what == "the program" {
@@ -120,12 +160,24 @@ pub fn open_exec(path: &Path, what: &str) -> Result<ExecFile, LoadError> {
     if st.st_mode & 0o111 == 0 {
         return Err(refuse(libc::EACCES, what, raw, "has no execute bit"));
     }
-    if !may_execute(&st) {
+    if !permits(&st, who, 0o1) {
         return Err(refuse(
             libc::EACCES,
             what,
             raw,
             "is not executable by this user",
+        ));
+    }
+    if runner.credentials.is_some() && !permits(&st, who, 0o4) {
+        return Err(refuse(
+            libc::EACCES,
+            what,
+            raw,
+            &format!(
+                "is execute-only for the user the program runs as (mode {:04o}): execve maps \
+                 a program without reading it, a userland loader has to read it",
+                st.st_mode & 0o7777
+            ),
         ));
     }
     if let Ok(fs) = rustix::fs::fstatvfs(&handle) {

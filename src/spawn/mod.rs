@@ -5,21 +5,24 @@
 //! - [`plan`]: validation and preparation, pure (unit-tested without spawning);
 //! - [`fds`]: the child's fd table: moves for swaps and cycles, close-on-exec ranges;
 //! - [`id_maps`]: the parent's part of a new user namespace;
+//! - [`userland`]: the flow through the userland loader (`Command::loader`);
 //! - this file: the flow, and the one side effect before the clone (stdio pipes, /dev/null).
 
 pub(crate) mod fds;
 pub(crate) mod id_maps;
 pub(crate) mod plan;
 pub(crate) mod spec;
+#[cfg(target_arch = "x86_64")]
+mod userland;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::{CStringArray, Envp};
 use crate::process::Child;
 use crate::stdio::Stdio;
 use crate::step::{SpawnStep, StepContext, StepFailure};
-use crate::sys::child_sequence::Report;
+use crate::sys::child_sequence::{ChildPlan, Report};
 use crate::sys::clone::CloneRequest;
-use crate::sys::launch;
+use crate::sys::launch::{self, Spawned};
 use fds::FdPlan;
 use spec::Spec;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -37,6 +40,10 @@ pub(crate) enum StdioDefault {
 /// to the child, not consumed: the Command can spawn again, as std's can.
 pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     plan::validate(spec)?;
+    #[cfg(target_arch = "x86_64")]
+    if spec.userland {
+        return userland::spawn(spec, defaults);
+    }
     let envp = plan::envp(spec);
     plan::exec_target(spec)?;
     let spec = &*spec;
@@ -45,39 +52,14 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     // The fd plan: stdio first, then the extra mappings.
     let mut fds = FdPlan::default();
     let parent_ends = stdio_fds(spec, defaults, &mut fds)?;
-    for (child_fd, fd) in &spec.fd_map {
-        if fds.sets(*child_fd) {
-            return Err(Error::invalid(
-                &spec.program_display(),
-                format!("fd map for child fd {child_fd}"),
-                "that child fd is already set",
-            ));
-        }
-        fds.lend(*child_fd, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
-    }
+    map_requested_fds(spec, &mut fds)?;
     fds.finish(spec.keep_fds);
 
     let report = Report::default();
-    let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
-    let a = &spec.attrs;
-    let cgroup = match &a.cgroup {
-        Some(dir) => Some(open_cgroup(spec, dir)?),
-        None => None,
-    };
-    let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty();
-    let req = CloneRequest {
-        extra_flags: a.clone_ns as u64,
-        vfork: !needs_release,
-        cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
-    };
-    let launch_once = |p: &mut crate::sys::child_sequence::ChildPlan| {
-        if needs_release {
-            launch::spawn_release(p, &req, &mut |pid| id_maps::write_id_maps(a, pid))
-        } else {
-            launch::spawn_vfork(p, &req)
-        }
-    };
-    let mut launched = launch_once(&mut child_plan);
+    let call = plan::ExecCall::of(spec, target, &envp);
+    let mut child_plan = plan::child_plan(spec, call, &fds, &report);
+    let launcher = Launcher::new(spec)?;
+    let mut launched = launcher.launch(spec, &mut child_plan);
     // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
     // another thread's setenv moved the environ array under the exec. Retry once with a
     // snapshot taken under std's env lock. Costs nothing unless it happens.
@@ -89,23 +71,79 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
         snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
         child_plan.envp = snapshot.as_ptr();
         child_plan.report = &retry_report;
-        launched = launch_once(&mut child_plan);
+        launched = launcher.launch(spec, &mut child_plan);
     }
     drop(fds); // closes the child's ends of pipes and /dev/null in the parent
     match launched {
-        Ok(s) => {
-            let [stdin, stdout, stderr] = parent_ends;
-            Ok(Child::new(
-                s.pid,
-                s.pidfd,
-                [stdin, stdout, stderr],
-                spec.kill_on_drop,
-                plan::leads_group(spec),
-                foreground(spec, s.pid),
-            ))
-        }
+        Ok(s) => Ok(child(spec, s, parent_ends)),
         Err(f) => Err(describe_failure(spec, f)),
     }
+}
+
+/// Adds the request's fd map (child fd -> parent fd, or closed) to `fds`, after stdio.
+fn map_requested_fds(spec: &Spec, fds: &mut FdPlan) -> Result<()> {
+    for (child_fd, fd) in &spec.fd_map {
+        if fds.sets(*child_fd) {
+            return Err(Error::invalid(
+                &spec.program_display(),
+                format!("fd map for child fd {child_fd}"),
+                "that child fd is already set",
+            ));
+        }
+        fds.lend(*child_fd, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
+    }
+    Ok(())
+}
+
+/// How the children of a request are cloned: on the vfork path, or on the release path when
+/// the parent must write uid/gid maps while the child waits.
+struct Launcher {
+    req: CloneRequest,
+    needs_release: bool,
+    /// The cgroup directory the child starts in, open until the clone.
+    _cgroup: Option<std::fs::File>,
+}
+
+impl Launcher {
+    fn new(spec: &Spec) -> Result<Launcher> {
+        let a = &spec.attrs;
+        let cgroup = match &a.cgroup {
+            Some(dir) => Some(open_cgroup(spec, dir)?),
+            None => None,
+        };
+        let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty();
+        Ok(Launcher {
+            req: CloneRequest {
+                extra_flags: a.clone_ns as u64,
+                vfork: !needs_release,
+                cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
+            },
+            needs_release,
+            _cgroup: cgroup,
+        })
+    }
+
+    /// Clones a child running `plan`; returns once it has exec'd, or its failure.
+    fn launch(&self, spec: &Spec, plan: &mut ChildPlan) -> Result<Spawned, StepFailure> {
+        if self.needs_release {
+            let write_maps = &mut |pid| id_maps::write_id_maps(&spec.attrs, pid);
+            launch::spawn_release(plan, &self.req, write_maps)
+        } else {
+            launch::spawn_vfork(plan, &self.req)
+        }
+    }
+}
+
+/// The handle of a spawned child.
+fn child(spec: &Spec, s: Spawned, parent_ends: [Option<OwnedFd>; 3]) -> Child {
+    Child::new(
+        s.pid,
+        s.pidfd,
+        parent_ends,
+        spec.kill_on_drop,
+        plan::leads_group(spec),
+        foreground(spec, s.pid),
+    )
 }
 
 /// The terminal and group of a foreground child: the group it joined, or its own.

@@ -12,8 +12,10 @@ use crate::attr::{self, sig_bit};
 use crate::error::{Error, ErrorKind};
 use crate::exec::{CStringArray, Candidates, Envp, ExecTarget, PathLookup, SearchRules};
 use crate::sys::child_sequence::{ChildPlan, Report};
+use crate::sys::exec_loop::ExecCandidates;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
+use std::os::raw::c_char;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// Refuses bad input before anything is opened or cloned: what a builder method recorded, an
@@ -114,7 +116,7 @@ pub(crate) fn envp(spec: &Spec) -> Envp {
 
 /// The PATH that decides the search: the child's if the request sets or removes it (as std
 /// does), otherwise the caller's; `None` when no search happens or PATH is unset.
-fn search_path(spec: &Spec) -> Option<OsString> {
+pub(crate) fn search_path(spec: &Spec) -> Option<OsString> {
     let searching =
         matches!(spec.lookup, PathLookup::Search(_)) && !spec.program.as_bytes().contains(&b'/');
     match spec.env.get(OsStr::new("PATH")) {
@@ -157,12 +159,29 @@ pub(crate) fn exec_target(spec: &mut Spec) -> Result<&ExecTarget, Error> {
     Ok(&spec.target.as_ref().expect("set above").target)
 }
 
-/// Lowers a validated spec into the raw view the child sequence executes. `target` is the
-/// spec's exec target, `envp` its environment, `fds` its planned fd table.
+/// What the child execs: the candidates (or a file), with argv and envp.
+pub(crate) struct ExecCall<'a> {
+    pub exec: ExecCandidates<'a>,
+    pub argv: *const *const c_char,
+    pub envp: *const *const c_char,
+}
+
+impl<'a> ExecCall<'a> {
+    /// The spec's own exec: its target, its argv, `envp`.
+    pub fn of(spec: &'a Spec, target: &'a ExecTarget, envp: &Envp) -> Self {
+        ExecCall {
+            exec: target.raw(),
+            argv: spec.argv.as_ptr(),
+            envp: envp.as_ptr(),
+        }
+    }
+}
+
+/// Lowers a validated spec into the raw view the child sequence executes. `call` is what the
+/// child execs at the end, `fds` the spec's planned fd table.
 pub(crate) fn child_plan<'a>(
     spec: &'a Spec,
-    target: &'a ExecTarget,
-    envp: &Envp,
+    call: ExecCall<'a>,
     fds: &'a FdPlan,
     report: &'a Report,
 ) -> ChildPlan<'a> {
@@ -170,9 +189,9 @@ pub(crate) fn child_plan<'a>(
     let cstr_or_null = |c: Option<&'a CString>| c.map_or(std::ptr::null(), |c| c.as_ptr());
     ChildPlan {
         report,
-        exec: target.raw(),
-        argv: spec.argv.as_ptr(),
-        envp: envp.as_ptr(),
+        exec: call.exec,
+        argv: call.argv,
+        envp: call.envp,
         wait_fd: -1,
         status_fd: -1,
         setsid: a.setsid,
@@ -299,7 +318,7 @@ mod tests {
         let target = &spec.target.as_ref().unwrap().target;
         let fds = FdPlan::default();
         let report = Report::default();
-        let p = child_plan(spec, target, &envp, &fds, &report);
+        let p = child_plan(spec, ExecCall::of(spec, target, &envp), &fds, &report);
         assert_eq!(p.pgid, Some(0), "foreground implies a new group");
         assert_eq!(p.foreground_fd, 0);
         assert_eq!(p.umask, Some(0o27));

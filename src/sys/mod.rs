@@ -28,6 +28,8 @@ pub mod inherited;
 #[cfg(target_arch = "x86_64")]
 pub mod jump;
 pub mod launch;
+#[cfg(target_arch = "x86_64")]
+pub mod loader_stub;
 pub mod mapping;
 pub mod mm;
 pub mod ptrace;

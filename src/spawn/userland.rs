@@ -1,0 +1,445 @@
+//! Spawning through the userland loader (`Command::loader(Loader::Userland)`,
+//! `Command::program_bytes`): the child runs the same child sequence as any spawn, on the
+//! same vfork-class clone, and then, instead of execve'ing the program, execs the loader stub,
+//! which loads the program into the fresh address space that exec gave it.
+//!
+//! ```text
+//! parent                                          child (CLONE_VM, then its own memory)
+//! ------------------------------------------      --------------------------------------
+//! find PROGRAM (PATH, cwd), open it and its
+//! interpreter with the kernel's checks for the
+//! ids the child will have; plan the load
+//! (load::handoff): every errno execve would
+//! give is given here, before any process exists
+//! socketpair; the payload sent (what fits)
+//! clone(CLONE_VM|CLONE_VFORK) ------------------> the child sequence, as for any spawn
+//!                                                 (attributes, fds, signals, mask), then
+//!                                                 execveat(stub memfd, ["forkexec-loader", fd])
+//! the rest of the payload sent <----------------- (vfork released: the stub runs alone)
+//! wait for the stub's answer                      reserve, map, relocate, PR_SET_MM_MAP,
+//!   EOF: the program started -> Child             close the socket, trampoline -> program
+//!   a Failure: errno -> `failed to load ...`      or: send {step, errno}, exit 127
+//! ```
+//!
+//! The program's files and the stub's socket cross the child's fd plan at their own numbers,
+//! above every fd the child sets up (the plan lends each to itself, so it survives the stub's
+//! exec); the stub closes them before the program starts. The program sees exactly the fds
+//! the kernel path would give it.
+//!
+//! Attributes the child sequence carries out before the stub's exec apply unchanged. Refused,
+//! with the reason: `chroot` (the files are opened by the parent, in its root) and `ptrace`
+//! (the tracer would stop at the stub's exec, not the program's start).
+
+use super::fds::FdPlan;
+use super::plan::{self, ExecCall};
+use super::spec::Spec;
+use super::{describe_failure, Launcher, StdioDefault};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::{CStringArray, Envp, PathLookup, ShellFallback};
+use crate::load::file::Runner;
+use crate::load::handoff::{self, Handoff, Source};
+use crate::load::LoadError;
+use crate::model::Credentials;
+use crate::process::Child;
+use crate::step::SpawnStep;
+use crate::sys::child_sequence::Report;
+use crate::sys::exec_loop::ExecCandidates;
+use crate::sys::loader_stub::{self, wire};
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Spawns `spec` through the userland loader (see the module docs).
+pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
+    refuse_what_cannot_be_honoured(spec)?;
+    let mut fds = FdPlan::default();
+    let parent_ends = super::stdio_fds(spec, defaults, &mut fds)?;
+    super::map_requested_fds(spec, &mut fds)?;
+    // The loader's fds go above every fd the child sets up.
+    let floor = fds.actions.iter().map(|a| a.target).fold(2, RawFd::max) + 1;
+    let handoff = plan_load(spec, floor)?;
+    let (ours, theirs) = socket_pair(spec, floor)?;
+    for fd in handoff.files.iter().chain([&theirs]) {
+        fds.lend(fd.as_raw_fd(), fd.as_raw_fd());
+    }
+    fds.finish(spec.keep_fds);
+
+    let stub = loader_stub::memfd().map_err(|e| {
+        let action = "start the loader stub from a memfd (memfd_create: Linux 3.17; \
+                      executable memfds: vm.memfd_noexec below 2)";
+        Error::step(
+            &spec.program_display(),
+            ErrorKind::Parent,
+            "load",
+            action,
+            e.0,
+        )
+    })?;
+    let mut stub_argv = CStringArray::with_capacity(2);
+    stub_argv.push(CString::from(c"forkexec-loader"));
+    stub_argv.push(CString::new(theirs.as_raw_fd().to_string()).expect("digits have no NUL"));
+    let stub_envp = CStringArray::new();
+    let report = Report::default();
+    let call = ExecCall {
+        exec: ExecCandidates::fexecve(stub.as_raw_fd()),
+        argv: stub_argv.as_ptr(),
+        envp: stub_envp.as_ptr(),
+    };
+    let mut child_plan = plan::child_plan(spec, call, &fds, &report);
+    let launcher = Launcher::new(spec)?;
+    // Whatever fits in the socket now: the stub reads it at once (all of it, usually).
+    let sent = send(&ours, &handoff.payload, false).unwrap_or(0);
+    let launched = launcher.launch(spec, &mut child_plan);
+    drop(fds);
+    drop(theirs);
+    let spawned = match launched {
+        Ok(s) => s,
+        Err(f) if f.step == SpawnStep::Exec => {
+            let action = "exec the loader stub (execveat of its memfd)";
+            let program = spec.program_display();
+            return Err(Error::step(
+                &program,
+                ErrorKind::Child,
+                "load",
+                action,
+                f.errno,
+            ));
+        }
+        Err(f) => return Err(describe_failure(spec, f)),
+    };
+    // The stub runs in its own address space now. The rest of the payload, then its answer.
+    let rest = handoff.payload.get(sent..).unwrap_or_default();
+    let answer = send(&ours, rest, true).and_then(|_| receive_answer(&ours));
+    match answer {
+        Ok(None) => Ok(super::child(spec, spawned, parent_ends)),
+        Ok(Some(failure)) => {
+            reap(&spawned.pidfd);
+            Err(stub_failure(spec, &handoff, failure))
+        }
+        Err(errno) => {
+            // The stub died before it answered, or the socket failed: its wait status tells.
+            reap(&spawned.pidfd);
+            let action = "hand the load to the loader stub";
+            let program = spec.program_display();
+            Err(Error::step(
+                &program,
+                ErrorKind::Child,
+                "load",
+                action,
+                errno,
+            ))
+        }
+    }
+}
+
+/// Attributes the loader cannot honour, refused before anything is opened.
+fn refuse_what_cannot_be_honoured(spec: &Spec) -> Result<()> {
+    let a = &spec.attrs;
+    let program = spec.program_display();
+    if a.chroot.is_some() {
+        return Err(Error::invalid(
+            &program,
+            "chroot with the userland loader",
+            "the loader opens the program and its interpreter in the parent, outside the new \
+             root, where the kernel would look inside it; use the kernel loader",
+        ));
+    }
+    if a.ptrace {
+        return Err(Error::invalid(
+            &program,
+            "ptrace with the userland loader",
+            "the tracer would stop the child at the loader stub's exec, before the program \
+             is loaded; use the kernel loader",
+        ));
+    }
+    Ok(())
+}
+
+/// argv as bytes.
+fn argv_bytes(spec: &Spec) -> Vec<Vec<u8>> {
+    spec.argv.iter().map(|c| c.to_bytes().to_vec()).collect()
+}
+
+/// The program's environment as bytes: the request's, or a snapshot of this process's.
+fn envp_bytes(spec: &Spec) -> Vec<Vec<u8>> {
+    match plan::envp(spec) {
+        Envp::Explicit(a) => a.iter().map(|c| c.to_bytes().to_vec()).collect(),
+        Envp::Inherit => std::env::vars_os()
+            .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+            .collect(),
+    }
+}
+
+/// The soft RLIMIT_STACK the child will have (`None`: unlimited): the request's, or this
+/// process's.
+fn child_stack_rlimit(spec: &Spec) -> Option<u64> {
+    let stack = libc::RLIMIT_STACK as i32;
+    let soft = match spec.attrs.rlimits.iter().find(|r| r.resource == stack) {
+        Some(r) => r.soft,
+        None => return rustix::process::getrlimit(rustix::process::Resource::Stack).current,
+    };
+    (soft != libc::RLIM_INFINITY).then_some(soft)
+}
+
+/// Maps an id the child sets inside a new user namespace to the id outside (what files are
+/// owned by); unmapped ids stay (the child's setuid fails with its own errno then).
+fn outside(id: u32, maps: &[crate::attr::IdMap]) -> u32 {
+    maps.iter()
+        .find(|m| id >= m.inside && id - m.inside < m.count)
+        .map_or(id, |m| m.outside + (id - m.inside))
+}
+
+/// Who runs the program: the ids the child sequence gives it (as the file system sees them:
+/// through the id maps of a new user namespace), in the working directory it gives it.
+fn runner(spec: &Spec) -> Runner {
+    let a = &spec.attrs;
+    let changes_ids = a.uid.is_some() || a.gid.is_some() || a.groups.is_some();
+    let credentials = changes_ids.then(|| {
+        let mut c = Credentials::current();
+        let user_ns = (a.clone_ns | a.unshare_ns) & libc::CLONE_NEWUSER != 0;
+        let (uids, gids) = if user_ns {
+            (&a.uid_map[..], &a.gid_map[..])
+        } else {
+            (&[][..], &[][..])
+        };
+        if let Some(uid) = a.uid {
+            (c.uid, c.euid) = (outside(uid, uids), outside(uid, uids));
+        }
+        if let Some(gid) = a.gid {
+            (c.gid, c.egid) = (outside(gid, gids), outside(gid, gids));
+        }
+        if let Some(groups) = a.effective_groups() {
+            c.groups = groups.iter().map(|&g| outside(g, gids)).collect();
+        }
+        c
+    });
+    Runner {
+        credentials,
+        dir: spec.cwd.as_ref().map(|(dir, _)| dir.clone()),
+    }
+}
+
+/// What every load of one spawn shares: the environment, the stack limit, who runs it and the
+/// lowest fd its files may have in the child.
+struct Loads<'a> {
+    envp: &'a [Vec<u8>],
+    stack_rlimit: Option<u64>,
+    runner: &'a Runner,
+    fd_floor: RawFd,
+}
+
+impl Loads<'_> {
+    fn prepare(&self, source: Source<'_>, argv: &[Vec<u8>], execfn: &[u8]) -> LoadResult {
+        handoff::prepare(&handoff::Request {
+            source,
+            argv,
+            envp: self.envp,
+            execfn,
+            stack_rlimit: self.stack_rlimit,
+            runner: self.runner,
+            fd_floor: self.fd_floor,
+        })
+    }
+
+    /// The file at `path`; with the shell fallback, a file execve refuses with ENOEXEC runs
+    /// as execvp runs it: `/bin/sh path argv[1..]`.
+    fn prepare_file(&self, path: &Path, argv: &[Vec<u8>], shell: ShellFallback) -> LoadResult {
+        let execfn = path.as_os_str().as_bytes();
+        match self.prepare(Source::File(path), argv, execfn) {
+            Err(e) if e.errno.0 == libc::ENOEXEC && shell == ShellFallback::Sh => {
+                let mut sh_argv = vec![b"/bin/sh".to_vec(), execfn.to_vec()];
+                sh_argv.extend(argv.iter().skip(1).cloned());
+                self.prepare(Source::File(Path::new("/bin/sh")), &sh_argv, b"/bin/sh")
+            }
+            other => other,
+        }
+    }
+}
+
+type LoadResult = std::result::Result<Handoff, LoadError>;
+
+/// Finds and plans the program (see the module docs): from memory, or the file execvp would
+/// run (PATH searched as the request says).
+fn plan_load(spec: &Spec, fd_floor: RawFd) -> Result<Handoff> {
+    let argv = argv_bytes(spec);
+    let envp = envp_bytes(spec);
+    let runner = runner(spec);
+    let loads = Loads {
+        envp: &envp,
+        stack_rlimit: child_stack_rlimit(spec),
+        runner: &runner,
+        fd_floor,
+    };
+    let name = spec.program.as_bytes();
+    let program = OsStr::from_bytes(name);
+    let planned = match (&spec.program_bytes, spec.lookup) {
+        (Some(bytes), _) => loads.prepare(Source::Memory(bytes), &argv, name),
+        (None, PathLookup::Off) => loads.prepare_file(Path::new(program), &argv, spec.shell),
+        (None, PathLookup::Search(rules)) => {
+            let path_var = plan::search_path(spec);
+            let judge = |path: &Path| loads.prepare_file(path, &argv, spec.shell);
+            crate::load::search::search_with(program, path_var.as_deref(), rules, judge)
+                .map(|(_, handoff)| handoff)
+        }
+    };
+    planned.map_err(|e| load_error(spec, ErrorKind::Parent, &e))
+}
+
+/// `failed to load "prog": why: errno`.
+fn load_error(spec: &Spec, kind: ErrorKind, e: &LoadError) -> Error {
+    Error::step(&spec.program_display(), kind, "load", &e.reason, e.errno.0)
+}
+
+/// The socket the payload and the answer go through (close-on-exec here; the child's end is
+/// lent to the child at its number, at or above `floor`).
+fn socket_pair(spec: &Spec, floor: RawFd) -> Result<(OwnedFd, OwnedFd)> {
+    use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+    let failed = |e: rustix::io::Errno| {
+        let action = "create the socket to the loader stub (socketpair)";
+        Error::step(
+            &spec.program_display(),
+            ErrorKind::Parent,
+            "load",
+            action,
+            e.raw_os_error(),
+        )
+    };
+    let (ours, theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(failed)?;
+    let theirs = if theirs.as_raw_fd() >= floor {
+        theirs
+    } else {
+        rustix::io::fcntl_dupfd_cloexec(&theirs, floor).map_err(failed)?
+    };
+    Ok((ours, theirs))
+}
+
+/// Sends `bytes` (all of them when `block`, else what fits now); returns how many, or the
+/// errno. MSG_NOSIGNAL: a stub that died is an error here, not a SIGPIPE.
+fn send(sock: &OwnedFd, bytes: &[u8], block: bool) -> std::result::Result<usize, i32> {
+    use rustix::net::SendFlags;
+    let flags = if block {
+        SendFlags::NOSIGNAL
+    } else {
+        SendFlags::NOSIGNAL | SendFlags::DONTWAIT
+    };
+    let mut done = 0;
+    while done < bytes.len() {
+        match rustix::net::send(sock, &bytes[done..], flags) {
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) if !block => break,
+            Err(e) => return Err(e.raw_os_error()),
+        }
+    }
+    Ok(done)
+}
+
+/// Waits for the stub: `None` when it closed the socket (the program is starting), or its
+/// [`wire::Failure`].
+fn receive_answer(sock: &OwnedFd) -> std::result::Result<Option<wire::Failure>, i32> {
+    let mut buf = [0u8; core::mem::size_of::<wire::Failure>()];
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(sock, &mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(libc::EPROTO),
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.raw_os_error()),
+        }
+    }
+    loader_stub::decode_failure(&buf)
+        .map(Some)
+        .ok_or(libc::EPROTO)
+}
+
+/// Reaps a child that failed, so no zombie is left.
+fn reap(pidfd: &OwnedFd) {
+    use rustix::process::{waitid, WaitId, WaitIdOptions};
+    while let Err(rustix::io::Errno::INTR) =
+        waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
+    {}
+}
+
+/// The error for the stub's `failure`, in the words of the in-place loader's.
+fn stub_failure(spec: &Spec, handoff: &Handoff, f: wire::Failure) -> Error {
+    use crate::load::loader::{CarryOutError, CarryOutStep};
+    use wire::{region, segment_action, step};
+    let errno = crate::Errno(f.errno);
+    let plan = &handoff.plan;
+    let reason = match f.step {
+        step::RESERVE => {
+            let what = match f.detail as usize {
+                region::PROGRAM => "the program",
+                region::INTERPRETER => "the interpreter",
+                _ => "the stack",
+            };
+            let detail = if f.errno == libc::EEXIST {
+                "are in use in the new process"
+            } else {
+                "cannot be reserved in the new process"
+            };
+            let image = match f.detail as usize {
+                region::PROGRAM => Some(&plan.program),
+                region::INTERPRETER => plan.interpreter.as_ref(),
+                _ => None,
+            };
+            match image {
+                Some(i) => format!(
+                    "the addresses {:#x}..{:#x} {what} wants {detail}",
+                    i.start, i.end
+                ),
+                None => format!("the room for {what} {detail}"),
+            }
+        }
+        step::SEGMENT => {
+            let n = (f.detail & 0xffff_ffff) as usize;
+            let how = match f.detail >> 32 {
+                segment_action::ZERO => "zero the bss of",
+                segment_action::PROTECT => "protect",
+                segment_action::MAP_BSS => "map the bss of",
+                _ => "map",
+            };
+            let segment = plan
+                .program
+                .segments
+                .iter()
+                .map(|s| (s, &plan.program))
+                .chain(
+                    plan.interpreter
+                        .iter()
+                        .flat_map(|i| i.segments.iter().map(move |s| (s, i))),
+                )
+                .nth(n);
+            match segment {
+                Some((s, image)) => {
+                    let stopped = CarryOutError {
+                        errno,
+                        what: CarryOutStep::Segment {
+                            role: image.role,
+                            index: s.index,
+                            // Where it was planned: the stub may have moved the image.
+                            start: s.start,
+                            how,
+                        },
+                    };
+                    LoadError::from(stopped).reason
+                }
+                None => format!("cannot {how} segment record {n}"),
+            }
+        }
+        step::STACK => "cannot map the stack".to_string(),
+        step::TRAMPOLINE => "cannot make the trampoline's page".to_string(),
+        step::RECEIVE => "the loader stub could not read what it was sent".to_string(),
+        _ => "the loader stub did not understand what it was sent".to_string(),
+    };
+    let e = LoadError::new(f.errno, reason);
+    load_error(spec, ErrorKind::Child, &e)
+}
