@@ -106,9 +106,22 @@ impl Runner {
     }
 }
 
-/// Whether `who` has the permission `bit` (0o4 read, 0o1 execute) on the file `st` (root
-/// needs any x bit to execute, checked before).
-fn permits(st: &Stat, who: &Credentials, bit: u32) -> bool {
+/// Whether `who` (`None`: this process) has the permission `bit` (0o4 read, 0o1 execute) on
+/// the file `st` (root needs any x bit to execute, checked before).
+fn permits(st: &Stat, who: Option<&Credentials>, bit: u32) -> bool {
+    let current;
+    let who = match who {
+        Some(c) => c,
+        None => {
+            // This process: its groups are looked up only when they decide.
+            let euid = rustix::process::geteuid().as_raw();
+            if euid == 0 || euid == st.st_uid {
+                return euid == 0 || st.st_mode & (bit << 6) != 0;
+            }
+            current = Credentials::current();
+            &current
+        }
+    };
     let mode = st.st_mode;
     if who.overrides_permissions() {
         true
@@ -134,14 +147,7 @@ pub fn open_exec_for(path: &Path, what: &str, runner: &Runner) -> Result<ExecFil
     let raw = path.as_os_str().as_bytes();
     let path = runner.locate(path);
     let path: &Path = &path;
-    let current;
-    let who = match &runner.credentials {
-        Some(c) => c,
-        None => {
-            current = Credentials::current();
-            &current
-        }
-    };
+    let who = runner.credentials.as_ref();
     if raw.is_empty() {
         // PT_INTERP "\0\0" opens the current directory: EACCES; an empty program path: ENOENT.
         let errno = if what == "the program" {
@@ -199,17 +205,16 @@ pub fn open_exec_for(path: &Path, what: &str, runner: &Runner) -> Result<ExecFil
             &format!("is {size} bytes; the loader reads at most {MAX_FILE_BYTES}"),
         ));
     }
+    // The bytes fstat counted (the kernel reads what is there at its exec, too); a file
+    // that shrank since gives fewer.
     let mut bytes = Vec::with_capacity(size as usize);
-    (&file)
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            let errno = e.raw_os_error().unwrap_or(libc::EIO);
-            LoadError::new(
-                errno,
-                format!("cannot read {what} \"{}\"", raw.escape_ascii()),
-            )
-        })?;
+    (&file).take(size).read_to_end(&mut bytes).map_err(|e| {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        LoadError::new(
+            errno,
+            format!("cannot read {what} \"{}\"", raw.escape_ascii()),
+        )
+    })?;
     Ok(ExecFile { file, bytes })
 }
 
@@ -244,7 +249,6 @@ fn open_for_reading(path: &Path, st: &Stat, what: &str, raw: &[u8]) -> Result<Fi
             "was replaced by another file while it was being opened",
         ));
     }
-    // Reads of a regular file never block; the flag only guarded the open.
-    let _ = rustix::fs::fcntl_setfl(&fd, OFlags::empty());
+    // Left non-blocking: reads of a regular file never block, the flag only guarded the open.
     Ok(File::from(fd))
 }

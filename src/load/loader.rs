@@ -699,7 +699,7 @@ fn heap_start(plan: &LoadPlan) -> Result<u64, LoadError> {
         return Ok(plan.brk);
     }
     for _ in 0..HEAP_TRIES {
-        let start = random_heap_start(plan, random_u64()?);
+        let start = random_heap_start(plan.program.placement, plan.brk, random_u64()?);
         // A page reserved and dropped at once: free now, and left free.
         if Region::reserve(Where::Exactly(start as usize), PAGE).is_ok() {
             return Ok(start);
@@ -708,13 +708,13 @@ fn heap_start(plan: &LoadPlan) -> Result<u64, LoadError> {
     Ok(plan.brk)
 }
 
-/// A heap start drawn with `random`: after the program's bss (a static PIE's: after
-/// ELF_ET_DYN_BASE), less than 1 GiB up, as arch_randomize_brk draws it.
-pub(super) fn random_heap_start(plan: &LoadPlan, random: u64) -> u64 {
-    let base = if plan.program.placement == Placement::Anywhere {
+/// A heap start drawn with `random`: after the program's bss (`brk`; a static PIE's, placed
+/// `Anywhere`: after ELF_ET_DYN_BASE), less than 1 GiB up, as arch_randomize_brk draws it.
+pub(super) fn random_heap_start(placement: Placement, brk: u64, random: u64) -> u64 {
+    let base = if placement == Placement::Anywhere {
         (ELF_ET_DYN_BASE + ELF_PAGE - 1) & !(ELF_PAGE - 1)
     } else {
-        plan.brk
+        brk
     };
     base + (random % BRK_RANDOM_PAGES) * ELF_PAGE
 }
@@ -749,21 +749,22 @@ pub(super) fn randomization_on() -> bool {
     randomize_va_space() >= 1 && !personality_no_randomize()
 }
 
-/// /proc/sys/kernel/randomize_va_space (2, full randomization, when unreadable).
+/// /proc/sys/kernel/randomize_va_space (2, full randomization, when unreadable), read once
+/// per process: a machine setting, and reading it costs a spawn through the loader ~2 us.
 fn randomize_va_space() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(2)
+    static SETTING: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *SETTING.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(2)
+    })
 }
 
-/// Whether this process's personality has ADDR_NO_RANDOMIZE (from /proc/self/personality).
+/// Whether this process's personality has ADDR_NO_RANDOMIZE (`setarch -R`).
 fn personality_no_randomize() -> bool {
     const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
-    std::fs::read_to_string("/proc/self/personality")
-        .ok()
-        .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
-        .is_some_and(|p| p & ADDR_NO_RANDOMIZE != 0)
+    crate::sys::raw::personality() & ADDR_NO_RANDOMIZE != 0
 }
 
 impl<'f> Prepared<'f> {

@@ -9,14 +9,15 @@
 //! find PROGRAM (PATH, cwd), open it and its
 //! interpreter with the kernel's checks for the
 //! ids the child will have; plan the load
-//! (load::handoff): every errno execve would
-//! give is given here, before any process exists
+//! (load::handoff): the errnos execve gives for
+//! the files are given here, before any process
 //! socketpair; the payload sent (what fits)
 //! clone(CLONE_VM|CLONE_VFORK) ------------------> the child sequence, as for any spawn
 //!                                                 (attributes, fds, signals, mask), then
-//!                                                 execveat(stub memfd, ["forkexec-loader", fd])
+//!                                                 execveat(stub memfd, argv + [execfn, fd],
+//!                                                 envp): the kernel builds the program's stack
 //! the rest of the payload sent <----------------- (vfork released: the stub runs alone)
-//! wait for the stub's answer                      reserve, map, relocate, PR_SET_MM_MAP,
+//! wait for the stub's answer                      map the images, fix the auxv, PR_SET_MM_MAP,
 //!   EOF: the program started -> Child             close the socket, trampoline -> program
 //!   a Failure: errno -> `failed to load ...`      or: send {step, errno}, exit 127
 //! ```
@@ -58,7 +59,7 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     super::map_requested_fds(spec, &mut fds)?;
     // The loader's fds go above every fd the child sets up.
     let floor = fds.actions.iter().map(|a| a.target).fold(2, RawFd::max) + 1;
-    let handoff = plan_load(spec, floor)?;
+    let handoff = find_and_plan(spec, floor)?;
     let (ours, theirs) = socket_pair(spec, floor)?;
     for fd in handoff.files.iter().chain([&theirs]) {
         fds.lend(fd.as_raw_fd(), fd.as_raw_fd());
@@ -76,36 +77,40 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
             e.0,
         )
     })?;
-    let mut stub_argv = CStringArray::with_capacity(2);
-    stub_argv.push(CString::from(c"forkexec-loader"));
-    stub_argv.push(CString::new(theirs.as_raw_fd().to_string()).expect("digits have no NUL"));
-    let stub_envp = CStringArray::new();
+    // The stub gets the program's argv and envp (the kernel builds the program's stack from
+    // them), then the program's AT_EXECFN and the socket's fd.
+    let fd_digits = theirs.as_raw_fd().to_string().into_bytes();
+    let extra = [handoff.execfn.clone(), fd_digits];
+    let stub_argv = c_strings(spec, handoff.argv.iter().chain(&extra))?;
+    let envp = plan::envp(spec);
     let report = Report::default();
     let call = ExecCall {
         exec: ExecCandidates::fexecve(stub.as_raw_fd()),
         argv: stub_argv.as_ptr(),
-        envp: stub_envp.as_ptr(),
+        envp: envp.as_ptr(),
     };
     let mut child_plan = plan::child_plan(spec, call, &fds, &report);
     let launcher = Launcher::new(spec)?;
     // Whatever fits in the socket now: the stub reads it at once (all of it, usually).
     let sent = send(&ours, &handoff.payload, false).unwrap_or(0);
-    let launched = launcher.launch(spec, &mut child_plan);
+    let mut launched = launcher.launch(spec, &mut child_plan);
+    // As for the kernel loader: EFAULT from the exec with the live environ is another
+    // thread's setenv; once more with a snapshot.
+    let snapshot;
+    let retry_report = Report::default();
+    if matches!(envp, Envp::Inherit)
+        && matches!(launched, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT)
+    {
+        snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
+        child_plan.envp = snapshot.as_ptr();
+        child_plan.report = &retry_report;
+        launched = launcher.launch(spec, &mut child_plan);
+    }
     drop(fds);
     drop(theirs);
     let spawned = match launched {
         Ok(s) => s,
-        Err(f) if f.step == SpawnStep::Exec => {
-            let action = "exec the loader stub (execveat of its memfd)";
-            let program = spec.program_display();
-            return Err(Error::step(
-                &program,
-                ErrorKind::Child,
-                "load",
-                action,
-                f.errno,
-            ));
-        }
+        Err(f) if f.step == SpawnStep::Exec => return Err(stub_exec_failure(spec, f.errno)),
         Err(f) => return Err(describe_failure(spec, f)),
     };
     // The stub runs in its own address space now. The rest of the payload, then its answer.
@@ -161,25 +166,23 @@ fn argv_bytes(spec: &Spec) -> Vec<Vec<u8>> {
     spec.argv.iter().map(|c| c.to_bytes().to_vec()).collect()
 }
 
-/// The program's environment as bytes: the request's, or a snapshot of this process's.
-fn envp_bytes(spec: &Spec) -> Vec<Vec<u8>> {
-    match plan::envp(spec) {
-        Envp::Explicit(a) => a.iter().map(|c| c.to_bytes().to_vec()).collect(),
-        Envp::Inherit => std::env::vars_os()
-            .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
-            .collect(),
+/// C strings for the stub's argv (a NUL inside is refused, as by the builder).
+fn c_strings<'a>(spec: &Spec, items: impl Iterator<Item = &'a Vec<u8>>) -> Result<CStringArray> {
+    let mut out = CStringArray::with_capacity(4);
+    for item in items {
+        let c = CString::new(item.as_slice()).map_err(|e| {
+            Error::invalid(
+                &spec.program_display(),
+                "the program's argv",
+                format!(
+                    "a string contains a NUL byte at offset {}",
+                    e.nul_position()
+                ),
+            )
+        })?;
+        out.push(c);
     }
-}
-
-/// The soft RLIMIT_STACK the child will have (`None`: unlimited): the request's, or this
-/// process's.
-fn child_stack_rlimit(spec: &Spec) -> Option<u64> {
-    let stack = libc::RLIMIT_STACK as i32;
-    let soft = match spec.attrs.rlimits.iter().find(|r| r.resource == stack) {
-        Some(r) => r.soft,
-        None => return rustix::process::getrlimit(rustix::process::Resource::Stack).current,
-    };
-    (soft != libc::RLIM_INFINITY).then_some(soft)
+    Ok(out)
 }
 
 /// Maps an id the child sets inside a new user namespace to the id outside (what files are
@@ -220,23 +223,21 @@ fn runner(spec: &Spec) -> Runner {
     }
 }
 
-/// What every load of one spawn shares: the environment, the stack limit, who runs it and the
-/// lowest fd its files may have in the child.
+/// What every load of one spawn shares: who runs it and the lowest fd its files may have in
+/// the child.
 struct Loads<'a> {
-    envp: &'a [Vec<u8>],
-    stack_rlimit: Option<u64>,
     runner: &'a Runner,
     fd_floor: RawFd,
 }
+
+type LoadResult = std::result::Result<Handoff, LoadError>;
 
 impl Loads<'_> {
     fn prepare(&self, source: Source<'_>, argv: &[Vec<u8>], execfn: &[u8]) -> LoadResult {
         handoff::prepare(&handoff::Request {
             source,
             argv,
-            envp: self.envp,
             execfn,
-            stack_rlimit: self.stack_rlimit,
             runner: self.runner,
             fd_floor: self.fd_floor,
         })
@@ -257,17 +258,12 @@ impl Loads<'_> {
     }
 }
 
-type LoadResult = std::result::Result<Handoff, LoadError>;
-
 /// Finds and plans the program (see the module docs): from memory, or the file execvp would
 /// run (PATH searched as the request says).
-fn plan_load(spec: &Spec, fd_floor: RawFd) -> Result<Handoff> {
+fn find_and_plan(spec: &Spec, fd_floor: RawFd) -> Result<Handoff> {
     let argv = argv_bytes(spec);
-    let envp = envp_bytes(spec);
     let runner = runner(spec);
     let loads = Loads {
-        envp: &envp,
-        stack_rlimit: child_stack_rlimit(spec),
         runner: &runner,
         fd_floor,
     };
@@ -284,6 +280,18 @@ fn plan_load(spec: &Spec, fd_floor: RawFd) -> Result<Handoff> {
         }
     };
     planned.map_err(|e| load_error(spec, ErrorKind::Parent, &e))
+}
+
+/// A failed exec of the stub. E2BIG is the program's: the kernel checked its argv and envp
+/// against the child's stack limit, as at its own exec.
+fn stub_exec_failure(spec: &Spec, errno: i32) -> Error {
+    let reason = if errno == libc::E2BIG {
+        "its arguments and environment do not fit the stack the kernel gives it \
+         (RLIMIT_STACK / 4; the loader adds its path and a socket number)"
+    } else {
+        "cannot exec the loader stub (execveat of its memfd)"
+    };
+    load_error(spec, ErrorKind::Child, &LoadError::new(errno, reason))
 }
 
 /// `failed to load "prog": why: errno`.
@@ -372,31 +380,24 @@ fn reap(pidfd: &OwnedFd) {
 fn stub_failure(spec: &Spec, handoff: &Handoff, f: wire::Failure) -> Error {
     use crate::load::loader::{CarryOutError, CarryOutStep};
     use wire::{region, segment_action, step};
-    let errno = crate::Errno(f.errno);
-    let plan = &handoff.plan;
+    let program = &handoff.program;
     let reason = match f.step {
         step::RESERVE => {
-            let what = match f.detail as usize {
-                region::PROGRAM => "the program",
-                region::INTERPRETER => "the interpreter",
-                _ => "the stack",
+            let (what, image) = match f.detail as usize {
+                region::PROGRAM => ("the program", Some(program)),
+                _ => ("the interpreter", handoff.interpreter.as_ref()),
             };
-            let detail = if f.errno == libc::EEXIST {
+            let why = if f.errno == libc::EEXIST {
                 "are in use in the new process"
             } else {
                 "cannot be reserved in the new process"
             };
-            let image = match f.detail as usize {
-                region::PROGRAM => Some(&plan.program),
-                region::INTERPRETER => plan.interpreter.as_ref(),
-                _ => None,
-            };
             match image {
                 Some(i) => format!(
-                    "the addresses {:#x}..{:#x} {what} wants {detail}",
+                    "the addresses {:#x}..{:#x} {what} wants {why}",
                     i.start, i.end
                 ),
-                None => format!("the room for {what} {detail}"),
+                None => format!("the room for {what} {why}"),
             }
         }
         step::SEGMENT => {
@@ -407,21 +408,17 @@ fn stub_failure(spec: &Spec, handoff: &Handoff, f: wire::Failure) -> Error {
                 segment_action::MAP_BSS => "map the bss of",
                 _ => "map",
             };
-            let segment = plan
-                .program
+            let interpreter = handoff.interpreter.iter();
+            let segment = program
                 .segments
                 .iter()
-                .map(|s| (s, &plan.program))
-                .chain(
-                    plan.interpreter
-                        .iter()
-                        .flat_map(|i| i.segments.iter().map(move |s| (s, i))),
-                )
+                .map(|s| (s, program))
+                .chain(interpreter.flat_map(|i| i.segments.iter().map(move |s| (s, i))))
                 .nth(n);
             match segment {
                 Some((s, image)) => {
                     let stopped = CarryOutError {
-                        errno,
+                        errno: crate::Errno(f.errno),
                         what: CarryOutStep::Segment {
                             role: image.role,
                             index: s.index,
@@ -435,11 +432,10 @@ fn stub_failure(spec: &Spec, handoff: &Handoff, f: wire::Failure) -> Error {
                 None => format!("cannot {how} segment record {n}"),
             }
         }
-        step::STACK => "cannot map the stack".to_string(),
-        step::TRAMPOLINE => "cannot make the trampoline's page".to_string(),
-        step::RECEIVE => "the loader stub could not read what it was sent".to_string(),
-        _ => "the loader stub did not understand what it was sent".to_string(),
+        step::STACK => "cannot make the stack executable (PT_GNU_STACK asks for it)".into(),
+        step::TRAMPOLINE => "cannot make the trampoline's page".into(),
+        step::RECEIVE => "the loader stub could not read what it was sent".into(),
+        _ => "the loader stub did not understand what it was sent".into(),
     };
-    let e = LoadError::new(f.errno, reason);
-    load_error(spec, ErrorKind::Child, &e)
+    load_error(spec, ErrorKind::Child, &LoadError::new(f.errno, reason))
 }

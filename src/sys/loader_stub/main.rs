@@ -3,22 +3,30 @@
 //!
 //! A vfork-class child shares its parent's memory, so it cannot load a program in place: that
 //! would replace the parent's address space too. It execs this stub instead (from a memfd the
-//! library writes once per process, see `mod.rs`), which the kernel starts in a fresh address
-//! space holding only the stub, its stack and the vDSO. The stub reads the load the parent
-//! planned from a socket (its fd number is argv[1]), carries it out, and leaves through the
-//! same trampoline as an in-place load, which unmaps the stub and starts the program.
+//! library writes once per process, see `mod.rs`), with the *program's* argv and envp, plus two
+//! strings: the program's AT_EXECFN and the fd of a socket to the parent. So the kernel builds
+//! the program's initial stack itself, in a fresh address space holding only the stub: the
+//! strings, argv, envp, AT_RANDOM, the ids and AT_SECURE for the credentials the child ended
+//! up with, the vDSO, E2BIG if they do not fit. The stub then reads the rest of what the parent
+//! planned from the socket, and:
+//! 1. reserves the program's and the interpreter's regions (at the planned addresses when it
+//!    can: [`wire::placement`]) and maps their segments, from the open files or from the
+//!    program's bytes it was sent;
+//! 2. makes the kernel's stack the program's: AT_PHDR, AT_PHNUM, AT_ENTRY and AT_BASE name the
+//!    program, AT_EXECFN the first extra string, and argc, argv move up 16 bytes over the two
+//!    extra pointers (16, so that rsp stays aligned); the extra strings stay unused between the
+//!    argv and envp strings, and /proc/PID/cmdline ends before them;
+//! 3. names the thread, records the layout (PR_SET_MM_MAP), closes the files and the socket
+//!    (the parent reads EOF: started), and leaves through the same trampoline as an in-place
+//!    load (`../trampoline.rs`), which unmaps the stub and starts the program.
 //!
-//! Everything that can be planned was planned by the parent (allocating, with the file's
-//! checks and errnos). What the stub learns only here is where things are in its own address
-//! space: it reserves the program, interpreter and stack regions (at the planned addresses
-//! when it can), moves the addresses in the stack image and the layout by where the regions
-//! went ([`wire::Reloc`]), and takes the values the kernel computed for this process from its
-//! own auxv (ids, AT_SECURE, the vDSO). A failure is sent back as a [`wire::Failure`] and the
-//! stub exits with 127; the parent reports it as `failed to load ...` with the errno.
+//! A failure is sent back as a [`wire::Failure`] and the stub exits with 127; the parent
+//! reports it as `failed to load ...` with the errno. The stub runs on a stack of its own (in
+//! its bss), so the program's stack holds only what the kernel wrote and the two changes above.
 //!
-//! Built by the library's build script with `rustc` alone: no std, no C library, a static PIE
-//! with no relocations to apply (the build checks), so nothing here may panic (no indexing
-//! that can fail: the panic machinery would need relocations).
+//! Built by the library's build script with `rustc` alone: no std, no C library, a static
+//! program needing no relocation (the build checks), so nothing here may panic (no indexing
+//! that can fail): the panic machinery is not linked.
 
 #![no_std]
 #![no_main]
@@ -30,17 +38,15 @@ mod wire;
 
 use core::arch::{asm, global_asm};
 use core::mem::size_of;
-use wire::{base, placement, region, segment_action, step, Failure, Header, Hole, Reloc, Segment};
+use wire::{base, placement, region, segment_action, step, Failure, Header, Hole, Segment};
 
 const PAGE: u64 = 4096;
 /// The top of a 64-bit x86 process's address space (47-bit, 4-level paging).
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
-/// How far below its strings the kernel maps a new stack (setup_arg_pages' stack_expand):
-/// the stub's own stack reaches this low.
-const STACK_EXPAND: u64 = 128 << 10;
-/// Room left between the stub's stack and the new one.
-const STACK_SEPARATION: u64 = 1 << 20;
-
+/// How much below the top of the kernel's stack is kept as the program's stack: the whole
+/// stack mapping (the kernel keeps mmap at least this far below it: its gap is never under
+/// 128 MiB), and nothing of the stub's.
+const STACK_KEEP: u64 = 128 << 20;
 mod nr {
     pub const READ: usize = 0;
     pub const CLOSE: usize = 3;
@@ -56,12 +62,11 @@ const PROT_NONE: usize = 0;
 const PROT_READ: usize = 1;
 const PROT_WRITE: usize = 2;
 const PROT_EXEC: usize = 4;
+const PROT_GROWSDOWN: usize = 0x0100_0000;
 const MAP_PRIVATE: usize = 0x02;
 const MAP_FIXED: usize = 0x10;
 const MAP_ANONYMOUS: usize = 0x20;
-const MAP_GROWSDOWN: usize = 0x100;
 const MAP_NORESERVE: usize = 0x4000;
-const MAP_STACK: usize = 0x20000;
 const MAP_FIXED_NOREPLACE: usize = 0x10_0000;
 const PR_SET_NAME: usize = 15;
 const PR_SET_MM: usize = 35;
@@ -72,34 +77,59 @@ const EIO: i32 = 5;
 const EEXIST: i32 = 17;
 const EPROTO: i32 = 71;
 
-/// auxv entries the kernel computed for this process at the stub's exec, which the program's
-/// exec would have computed the same way: the ids and AT_SECURE (after the child sequence's
-/// credential steps), and the machine's values.
-const OWN_AUX: [u64; 12] = [
-    6,  // AT_PAGESZ
-    11, // AT_UID
-    12, // AT_EUID
-    13, // AT_GID
-    14, // AT_EGID
-    16, // AT_HWCAP
-    17, // AT_CLKTCK
-    23, // AT_SECURE
-    26, // AT_HWCAP2
-    27, // AT_RSEQ_FEATURE_SIZE
-    28, // AT_RSEQ_ALIGN
-    51, // AT_MINSIGSTKSZ
-];
-const AT_SYSINFO_EHDR: u64 = 33;
+mod at {
+    pub const NULL: u64 = 0;
+    pub const PHDR: u64 = 3;
+    pub const PHNUM: u64 = 5;
+    pub const BASE: u64 = 7;
+    pub const ENTRY: u64 = 9;
+    pub const EXECFN: u64 = 31;
+    pub const SYSINFO_EHDR: u64 = 33;
+}
 
-// The entry point: the kernel's initial stack pointer goes to `start` as its argument.
+/// The stub's scratch memory, in its bss (anonymous memory, not the memfd's pages: see the
+/// trampoline below). Its last page holds, from the bottom: the top of the stub's stack (which
+/// goes on down into the pages before it), the payload as read (a larger one gets a mapping of
+/// its own), and the trampoline. So one page fault serves all three, and the trampoline needs
+/// no mapping of its own: that page is made read+execute at the end, and the trampoline's last
+/// step unmaps it.
+#[repr(C, align(4096))]
+struct Scratch {
+    deeper_stack: [u8; 8192],
+    last: LastPage,
+}
+
+/// See [`Scratch`].
+#[repr(C)]
+struct LastPage {
+    stack: [u8; 1536],
+    payload: [u8; 1792],
+    trampoline: [u8; 768],
+}
+
+static mut SCRATCH: Scratch = Scratch {
+    deeper_stack: [0; 8192],
+    last: LastPage {
+        stack: [0; 1536],
+        payload: [0; 1792],
+        trampoline: [0; 768],
+    },
+};
+
+const _: () = assert!(size_of::<LastPage>() == PAGE as usize);
+
+// The entry point: the kernel's stack pointer goes to `start` as its argument, and the stub
+// runs on its own stack (the top is the start of `SCRATCH.last.payload`), leaving the kernel's
+// to the program.
 global_asm!(
     ".globl _start",
     "_start:",
     "xor ebp, ebp",
     "mov rdi, rsp",
-    "and rsp, -16",
+    "lea rsp, [rip + {scratch} + 8192 + 1536]",
     "call {start}",
     "ud2",
+    scratch = sym SCRATCH,
     start = sym start,
 );
 
@@ -234,72 +264,106 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     exit(127)
 }
 
-/// What the kernel put on the stub's initial stack.
+/// The length of the NUL-terminated string at `p`.
+///
+/// # Safety
+/// `p` points at a NUL-terminated string.
+unsafe fn strlen(p: u64) -> u64 {
+    let mut n = 0;
+    // SAFETY: the string goes on until its NUL.
+    while unsafe { *((p + n) as *const u8) } != 0 {
+        n += 1;
+    }
+    n
+}
+
+/// The stack the kernel built at the stub's exec: argc, argv (the program's, then the two
+/// extra strings), envp, auxv, all up from `sp`.
 struct Initial {
-    /// The stack pointer at entry.
     sp: u64,
-    argv: *const u64,
+    /// argc as the kernel wrote it (the program's argc + 2).
     argc: u64,
-    auxv: *const [u64; 2],
+    /// The first envp pointer.
+    envp: u64,
+    /// The first auxv pair.
+    auxv: u64,
 }
 
 impl Initial {
     /// # Safety
     /// `sp` is the initial stack pointer the kernel gave the program.
-    unsafe fn read(sp: *const u64) -> Initial {
-        // SAFETY: argc, argv[argc + 1], envp up to NULL, then the auxv: the kernel's layout.
+    unsafe fn read(sp: u64) -> Initial {
+        // SAFETY: argc, argv[argc] and its NULL, envp up to its NULL, then the auxv: the
+        // kernel's layout.
         unsafe {
-            let argc = *sp;
-            let argv = sp.add(1);
-            let mut p = argv.add(argc as usize + 1);
-            while *p != 0 {
-                p = p.add(1);
+            let argc = *(sp as *const u64);
+            let envp = sp + 8 * (argc + 2);
+            let mut p = envp;
+            while *(p as *const u64) != 0 {
+                p += 8;
             }
             Initial {
-                sp: sp as u64,
-                argv,
+                sp,
                 argc,
-                auxv: p.add(1).cast(),
+                envp,
+                auxv: p + 8,
             }
         }
     }
 
-    /// The socket's fd: argv[1], in decimal.
-    fn socket(&self) -> Option<i32> {
-        if self.argc < 2 {
-            return None;
-        }
-        // SAFETY: argv[1] exists (argc >= 2) and is a NUL-terminated string.
-        let mut p = unsafe { *self.argv.add(1) } as *const u8;
+    /// argv[i] (a string address), for i < argc.
+    fn arg(&self, i: u64) -> Option<u64> {
+        // SAFETY: argv has argc entries after argc.
+        (i < self.argc).then(|| unsafe { *((self.sp + 8 + 8 * i) as *const u64) })
+    }
+
+    /// The two extra strings: the program's AT_EXECFN (its address), and the socket's fd.
+    fn loader_strings(&self) -> Option<(u64, i32)> {
+        let execfn = self.arg(self.argc.checked_sub(2)?)?;
+        let mut p = self.arg(self.argc - 1)?;
         let mut fd: i32 = 0;
         loop {
-            // SAFETY: reading up to the string's NUL.
-            let c = unsafe { *p };
+            // SAFETY: reading a NUL-terminated argv string.
+            let c = unsafe { *(p as *const u8) };
             match c {
-                0 => return Some(fd),
+                0 => return Some((execfn, fd)),
                 b'0'..=b'9' => fd = fd.checked_mul(10)?.checked_add(i32::from(c - b'0'))?,
                 _ => return None,
             }
-            // SAFETY: c was not the NUL, so the string goes on.
-            p = unsafe { p.add(1) };
+            p += 1;
+        }
+    }
+
+    /// The address of the value of auxv entry `key`.
+    fn aux_slot(&self, key: u64) -> Option<*mut u64> {
+        let mut p = self.auxv;
+        loop {
+            // SAFETY: the auxv ends with an AT_NULL pair.
+            let k = unsafe { *(p as *const u64) };
+            if k == at::NULL {
+                return None;
+            }
+            if k == key {
+                return Some((p + 8) as *mut u64);
+            }
+            p += 16;
         }
     }
 
     /// The value of auxv entry `key`.
     fn aux(&self, key: u64) -> Option<u64> {
-        let mut p = self.auxv;
-        loop {
-            // SAFETY: the auxv ends with an AT_NULL pair.
-            let [k, v] = unsafe { *p };
-            if k == 0 {
-                return None;
-            }
-            if k == key {
-                return Some(v);
-            }
-            // SAFETY: not the last pair.
-            p = unsafe { p.add(1) };
+        // SAFETY: a slot of the auxv.
+        self.aux_slot(key).map(|slot| unsafe { *slot })
+    }
+
+    /// Words of the auxv, AT_NULL pair included.
+    fn auxv_words(&self) -> u64 {
+        let mut n = 0;
+        // SAFETY: the auxv ends with an AT_NULL pair.
+        while unsafe { *((self.auxv + 8 * n) as *const u64) } != at::NULL {
+            n += 2;
         }
+        n + 2
     }
 }
 
@@ -311,55 +375,73 @@ fn fail(step: u32, detail: u64) -> impl Fn(i32) -> Failure {
     }
 }
 
-/// Reads exactly `len` bytes into `buf`.
-fn read_exact(fd: i32, buf: u64, len: u64) -> Result<(), i32> {
-    let mut done = 0;
-    while done < len {
-        // SAFETY: buf..buf+len is memory the stub mapped (or its own stack array) for this.
-        let r = unsafe {
-            syscall(
-                nr::READ,
-                [
-                    fd as usize,
-                    (buf + done) as usize,
-                    (len - done) as usize,
-                    0,
-                    0,
-                    0,
-                ],
-            )
-        };
+/// Reads up to `len` bytes into `buf` (at least one: EIO at the end of the stream).
+fn read_some(fd: i32, buf: u64, len: u64) -> Result<u64, i32> {
+    loop {
+        // SAFETY: buf..buf+len is memory the stub owns for this.
+        let r = unsafe { syscall(nr::READ, [fd as usize, buf as usize, len as usize, 0, 0, 0]) };
         match r {
             Ok(0) => return Err(EIO),
-            Ok(n) => done += n as u64,
+            Ok(n) => return Ok(n as u64),
             Err(EINTR) => {}
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Reads exactly `len` bytes into `buf`.
+fn read_exact(fd: i32, buf: u64, len: u64) -> Result<(), i32> {
+    let mut done = 0;
+    while done < len {
+        done += read_some(fd, buf + done, len - done)?;
+    }
     Ok(())
 }
 
-/// The payload, in memory the stub mapped.
+/// The payload, in the stub's last scratch page or a mapping of its own.
 struct Payload {
     addr: u64,
-    header: Header,
+    header: &'static Header,
 }
 
 impl Payload {
     fn receive(sock: i32) -> Result<Payload, Failure> {
         let head_len = size_of::<Header>() as u64;
-        let mut head = Header::default();
         let receiving = fail(step::RECEIVE, 0);
-        read_exact(sock, &mut head as *mut Header as u64, head_len).map_err(&receiving)?;
-        if head.magic != wire::MAGIC || head.total < head_len || head.total > wire::MAX_PAYLOAD {
+        // SAFETY: only the address of the buffer is taken; only this code uses it.
+        let small = unsafe { core::ptr::addr_of_mut!(SCRATCH.last.payload) };
+        let small_len = size_of::<[u8; 1792]>() as u64;
+        let buf = small as u64;
+        // One read brings the whole payload, usually: the parent sent it before the clone.
+        let mut got = 0;
+        while got < head_len {
+            got += read_some(sock, buf + got, small_len - got).map_err(&receiving)?;
+        }
+        // SAFETY: the buffer is 8-byte aligned and holds a whole Header (plain integers).
+        let total = unsafe { (*(buf as *const Header)).total };
+        let magic = unsafe { (*(buf as *const Header)).magic };
+        if magic != wire::MAGIC || total < head_len || total > wire::MAX_PAYLOAD {
             return Err(fail(step::FORMAT, 0)(EPROTO));
         }
-        let flags = MAP_PRIVATE | MAP_ANONYMOUS;
-        let addr = mmap(0, head.total, PROT_READ | PROT_WRITE, flags, -1, 0).map_err(&receiving)?;
-        // SAFETY: the mapping has room for the whole payload, the header first.
-        unsafe { core::ptr::write(addr as *mut Header, head) };
-        read_exact(sock, addr + head_len, head.total - head_len).map_err(&receiving)?;
-        Ok(Payload { addr, header: head })
+        let addr = if total <= small_len {
+            buf
+        } else {
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS;
+            let big = mmap(0, total, PROT_READ | PROT_WRITE, flags, -1, 0).map_err(&receiving)?;
+            // SAFETY: `got` bytes were read into the small buffer; the mapping is fresh.
+            unsafe { memcpy(big as *mut u8, buf as *const u8, got as usize) };
+            big
+        };
+        if got > total {
+            return Err(fail(step::FORMAT, 0)(EPROTO));
+        }
+        read_exact(sock, addr + got, total - got).map_err(&receiving)?;
+        Ok(Payload {
+            addr,
+            // SAFETY: the payload starts with its Header, 8-byte aligned; nothing writes to
+            // it again.
+            header: unsafe { &*(addr as *const Header) },
+        })
     }
 
     /// The records of `span`, or None if they are not inside the payload.
@@ -369,8 +451,8 @@ impl Payload {
         if end > self.header.total || span.offset % 8 != 0 {
             return None;
         }
-        // SAFETY: the records lie inside the mapped payload, 8-byte aligned (the mapping is
-        // page aligned), and every record type is plain integers, valid for any bytes.
+        // SAFETY: the records lie inside the payload, 8-byte aligned (the buffer is), and
+        // every record type is plain integers, valid for any bytes.
         Some(unsafe {
             core::slice::from_raw_parts((self.addr + span.offset) as *const T, span.count as usize)
         })
@@ -390,7 +472,9 @@ fn reserve_anywhere(len: u64, align: u64) -> Result<u64, i32> {
     let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     let start = mmap(0, total, PROT_NONE, flags, -1, 0)?;
     let aligned = start.wrapping_add(align - 1) & !(align - 1);
-    munmap(start, aligned - start);
+    if aligned > start {
+        munmap(start, aligned - start);
+    }
     let tail = start + total - (aligned + len);
     if tail > 0 {
         munmap(aligned + len, tail);
@@ -410,9 +494,8 @@ fn reserve_at(addr: u64, len: u64) -> Result<u64, i32> {
     Ok(got)
 }
 
-/// Reserves region `r` by its placement; `stack_top` is where a stack placed below the stub's
-/// own would end.
-fn reserve(r: &wire::Region, stack_top: u64) -> Result<u64, i32> {
+/// Reserves region `r` by its placement.
+fn reserve(r: &wire::Region) -> Result<u64, i32> {
     if r.len == 0 {
         return Ok(r.planned);
     }
@@ -421,11 +504,6 @@ fn reserve(r: &wire::Region, stack_top: u64) -> Result<u64, i32> {
         placement::PREFERRED => {
             reserve_at(r.planned, r.len).or_else(|_| reserve_anywhere(r.len, r.align))
         }
-        placement::BELOW_STACK => stack_top
-            .checked_sub(r.len)
-            .ok_or(EEXIST)
-            .and_then(|bottom| reserve_at(bottom, r.len))
-            .or_else(|_| reserve_anywhere(r.len, r.align)),
         _ => reserve_anywhere(r.len, r.align),
     }
 }
@@ -444,18 +522,12 @@ fn map_segment(s: &Segment, start: u64, program: Option<u64>) -> Result<(), (u64
                 .map_err(|e| (segment_action::MAP, e))?;
         } else {
             let from = program.ok_or((segment_action::MAP, EIO))?;
-            mmap(
-                start,
-                file_pages,
-                PROT_READ | PROT_WRITE,
-                fixed | MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-            .map_err(|e| (segment_action::MAP, e))?;
-            // SAFETY: the source lies inside the payload (checked by the caller against the
-            // program section); the destination is the fresh pages just mapped, file_len <=
-            // file_pages bytes.
+            let anonymous = fixed | MAP_ANONYMOUS;
+            mmap(start, file_pages, PROT_READ | PROT_WRITE, anonymous, -1, 0)
+                .map_err(|e| (segment_action::MAP, e))?;
+            // SAFETY: the source lies inside the payload's program bytes (checked by the
+            // caller); the destination is the fresh pages just mapped, file_len <= file_pages
+            // bytes.
             unsafe {
                 memcpy(
                     start as *mut u8,
@@ -474,15 +546,9 @@ fn map_segment(s: &Segment, start: u64, program: Option<u64>) -> Result<(), (u64
     }
     if s.len > file_pages {
         let (bss, len) = (start + file_pages, s.len - file_pages);
-        mmap(
-            bss,
-            len,
-            PROT_READ | PROT_WRITE,
-            fixed | MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-        .map_err(|e| (segment_action::MAP_BSS, e))?;
+        let anonymous = fixed | MAP_ANONYMOUS;
+        mmap(bss, len, PROT_READ | PROT_WRITE, anonymous, -1, 0)
+            .map_err(|e| (segment_action::MAP_BSS, e))?;
         mprotect(bss, len, s.bss_prot).map_err(|e| (segment_action::PROTECT, e))?;
     }
     Ok(())
@@ -518,87 +584,85 @@ fn outside(keep: &[(u64, u64)], out: &mut [(usize, usize)]) -> usize {
     n
 }
 
-/// Carries the load out. Returns only on failure.
-fn run(initial: &Initial, sock: i32) -> Failure {
+/// Loads the program and starts it. Returns only on failure.
+fn run(initial: &Initial, sock: i32, execfn: u64) -> Failure {
     let payload = match Payload::receive(sock) {
         Ok(p) => p,
         Err(f) => return f,
     };
-    match carry_out(initial, &payload) {
-        Err(f) => f,
-        Ok(page) => {
-            for &fd in &payload.header.close {
-                if fd >= 0 {
-                    close(fd);
-                }
-            }
-            // The parent reads EOF: the program is starting.
-            close(sock);
-            // SAFETY: the page holds the trampoline with its parameters; it unmaps this
-            // program (nothing of it runs again) and starts the loaded one.
-            unsafe { asm!("jmp {}", in(reg) page, options(noreturn)) }
+    let (page, trampoline) = match carry_out(initial, &payload, execfn) {
+        Err(f) => return f,
+        Ok(t) => t,
+    };
+    for &fd in &payload.header.close {
+        if fd >= 0 {
+            close(fd);
         }
+    }
+    // The parent reads EOF: the program is starting. (A failure after this point is the
+    // program's death, which its wait status reports.)
+    close(sock);
+    // SAFETY: the page holds the trampoline with its parameters; once it is read+execute
+    // nothing writes to it, so the jump happens in the same asm block, without a push; the
+    // trampoline unmaps this program (nothing of it runs again) and starts the loaded one.
+    let errno = unsafe { protect_and_enter(page, trampoline) };
+    Failure {
+        errno,
+        step: step::TRAMPOLINE,
+        detail: 0,
     }
 }
 
-/// Everything up to the jump; returns the trampoline's page.
-fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
-    let h = &payload.header;
+/// `mprotect(page, PAGE, PROT_READ|PROT_EXEC)`, then a jump to `entry`; returns the errno if
+/// the mprotect fails (the page is then still writable, and so is the stack on it).
+///
+/// # Safety
+/// `page` holds the trampoline at `entry`, written with its parameters.
+unsafe fn protect_and_enter(page: u64, entry: u64) -> i32 {
+    let ret: isize;
+    // SAFETY: the caller's contract; nothing between the mprotect and the jump touches memory.
+    unsafe {
+        asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "jmp {entry}",
+            "2:",
+            entry = in(reg) entry,
+            inlateout("rax") nr::MPROTECT as isize => ret,
+            in("rdi") page,
+            in("rsi") PAGE,
+            in("rdx") PROT_READ | PROT_EXEC,
+            // Not late: `entry` must not be given a register the syscall clobbers.
+            out("rcx") _, out("r11") _,
+            options(nostack)
+        );
+    }
+    -ret as i32
+}
+
+/// Everything up to the jump; returns the trampoline's page and the trampoline's address.
+fn carry_out(initial: &Initial, payload: &Payload, execfn: u64) -> Result<(u64, u64), Failure> {
+    let h = payload.header;
     let bad_format = || fail(step::FORMAT, 0)(EPROTO);
-    // Where each region goes, and by how much each base moved.
-    let stack_top = (initial.sp & !(PAGE - 1))
-        .saturating_sub(STACK_EXPAND + STACK_SEPARATION)
-        .saturating_sub(h.stack_random);
+
+    // 1. The regions, where they can go, and by how much each base moved.
     let mut actual = [0u64; region::COUNT];
     for ((slot, r), i) in actual.iter_mut().zip(&h.regions).zip(0u64..) {
-        *slot = reserve(r, stack_top).map_err(fail(step::RESERVE, i))?;
+        *slot = reserve(r).map_err(fail(step::RESERVE, i))?;
     }
-    let [program, interpreter, stack] = actual;
-    let [p, i, s] = &h.regions;
-    let own_vdso = initial.aux(AT_SYSINFO_EHDR).filter(|_| h.vdso != 0);
-    let mut delta = [0u64; base::COUNT];
-    let moved = [
-        (base::PROGRAM, program.wrapping_sub(p.planned)),
-        (base::INTERPRETER, interpreter.wrapping_sub(i.planned)),
-        (base::STACK, stack.wrapping_sub(s.planned)),
-        (base::VDSO, own_vdso.map_or(0, |v| v.wrapping_sub(h.vdso))),
-    ];
-    for (b, d) in moved {
-        if let Some(slot) = delta.get_mut(b as usize) {
-            *slot = d;
-        }
-    }
-    let moved_by = |b: u32| delta.get(b as usize).copied().unwrap_or(0);
-    let resolve = |a: wire::Addr| a.value.wrapping_add(moved_by(a.base));
+    let [program, interpreter] = actual;
+    let [p, i] = &h.regions;
+    let resolve = |a: wire::Addr| {
+        let moved = match a.base {
+            base::PROGRAM => program.wrapping_sub(p.planned),
+            base::INTERPRETER => interpreter.wrapping_sub(i.planned),
+            _ => 0,
+        };
+        a.value.wrapping_add(moved)
+    };
 
-    // The stack image: addresses moved, the kernel's values for this process taken over.
-    let image_len = h.stack_image.count;
-    let image = payload.bytes(h.stack_image).ok_or_else(bad_format)?;
-    for r in payload.records::<Reloc>(h.relocs).ok_or_else(bad_format)? {
-        if r.offset.checked_add(8).is_some_and(|e| e <= image_len) {
-            let word = (image + r.offset) as *mut u64;
-            // SAFETY: inside the image (checked), in the payload's writable mapping.
-            unsafe { word.write_unaligned(word.read_unaligned().wrapping_add(moved_by(r.base))) };
-        }
-    }
-    let aux_end = h
-        .auxv
-        .offset
-        .checked_add(h.auxv.count.checked_mul(8).ok_or_else(bad_format)?);
-    if aux_end.map_or(true, |e| e > image_len) {
-        return Err(bad_format());
-    }
-    for k in 0..h.auxv.count / 2 {
-        let pair = (image + h.auxv.offset + 16 * k) as *mut u64;
-        // SAFETY: inside the image's auxv (checked above).
-        let key = unsafe { pair.read_unaligned() };
-        if let Some(v) = OWN_AUX.contains(&key).then(|| initial.aux(key)).flatten() {
-            // SAFETY: as above, the pair's value word.
-            unsafe { pair.add(1).write_unaligned(v) };
-        }
-    }
-
-    // The segments, each inside its region.
+    // The segments, each inside its region, then the holes between them.
     let program_bytes = match h.program.count {
         0 => None,
         _ => Some(payload.bytes(h.program).ok_or_else(bad_format)?),
@@ -607,12 +671,11 @@ fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
         .records::<Segment>(h.segments)
         .ok_or_else(bad_format)?;
     for (s, n) in segments.iter().zip(0u64..) {
-        let from_payload = s.fd < 0;
         let in_program = s
             .file_offset
             .checked_add(s.file_len)
             .is_some_and(|e| e <= h.program.count);
-        if from_payload && !in_program {
+        if s.fd < 0 && !in_program {
             return Err(bad_format());
         }
         let start = actual.get(s.region as usize).ok_or_else(bad_format)? + s.offset;
@@ -622,46 +685,54 @@ fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
             detail: n | action << 32,
         })?;
     }
-
-    // The stack: mapped growing down as the kernel maps it, the image at its top.
-    let top = stack + s.len;
-    let mapping = stack + h.stack_mapping.offset;
-    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN | MAP_STACK;
-    let prot = PROT_READ | PROT_WRITE | h.stack_prot_extra as usize;
-    let stacking = fail(step::STACK, 0);
-    let mapping_end = h.stack_mapping.offset.saturating_add(h.stack_mapping.count);
-    if image_len > h.stack_mapping.count || mapping_end > s.len {
-        return Err(bad_format());
-    }
-    mmap(mapping, h.stack_mapping.count, prot, flags, -1, 0).map_err(&stacking)?;
-    // SAFETY: the image fits the top of the mapping just made (checked above).
-    unsafe {
-        memcpy(
-            (top - image_len) as *mut u8,
-            image as *const u8,
-            image_len as usize,
-        )
-    };
-
-    // The trampoline's page, before holes are given back (mmap could choose one).
-    let making_trampoline = fail(step::TRAMPOLINE, 0);
-    let page_len = trampoline::PAGE_BYTES as u64;
-    let page = mmap(
-        0,
-        page_len,
-        PROT_READ | PROT_WRITE,
-        MAP_PRIVATE | MAP_ANONYMOUS,
-        -1,
-        0,
-    )
-    .map_err(&making_trampoline)?;
     for hole in payload.records::<Hole>(h.holes).ok_or_else(bad_format)? {
         if let Some(start) = actual.get(hole.region as usize) {
             munmap(start + hole.offset, hole.len);
         }
     }
 
-    // The thread name and the layout (/proc/PID/cmdline, environ, auxv, stat, brk).
+    // 2. The kernel's stack becomes the program's.
+    let page_of_sp = initial.sp & !(PAGE - 1);
+    if h.exec_stack != 0 {
+        let prot = (PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN) as u32;
+        mprotect(page_of_sp, PAGE, prot).map_err(fail(step::STACK, 0))?;
+    }
+    // The top of the kernel's stack mapping: its own AT_EXECFN string ("/dev/fd/N") ends 8
+    // bytes below it (setup_arg_pages puts an 8-byte end marker above it).
+    let kernel_execfn = initial.aux(at::EXECFN).ok_or_else(bad_format)?;
+    // SAFETY: the kernel's AT_EXECFN is a NUL-terminated string.
+    let stack_top =
+        (kernel_execfn + unsafe { strlen(kernel_execfn) } + 1 + 8 + PAGE - 1) & !(PAGE - 1);
+    let patches = [
+        (at::PHDR, resolve(h.phdr)),
+        (at::PHNUM, h.phnum),
+        (at::ENTRY, resolve(h.program_entry)),
+        (at::BASE, resolve(h.interpreter_base)),
+        (at::EXECFN, execfn),
+    ];
+    for (key, value) in patches {
+        let slot = initial.aux_slot(key).ok_or_else(bad_format)?;
+        // SAFETY: a value slot of the auxv on the kernel's stack.
+        unsafe { *slot = value };
+    }
+    let argc = initial.argc - 2;
+    let arg_start = initial.arg(0).ok_or_else(bad_format)?;
+    // argc and argv up by 16 bytes, over the two extra pointers: the argv NULL, envp and auxv
+    // stay where the kernel put them. The 16 bytes left below are zeroed.
+    let rsp = initial.sp + 16;
+    // SAFETY: argc and the argc + 2 argv pointers lie at sp..; moving the first argc + 1
+    // words up by two words stays inside them; the overlap is handled by memmove.
+    unsafe {
+        memmove(
+            rsp as *mut u8,
+            initial.sp as *const u8,
+            8 * (argc as usize + 1),
+        );
+        *(rsp as *mut u64) = argc;
+        memset(initial.sp as *mut u8, 0, 16);
+    }
+
+    // 3. The thread name and the layout (/proc/PID/cmdline, environ, auxv, stat, brk).
     // SAFETY: a NUL-terminated name of 16 bytes.
     let _ = unsafe {
         syscall(
@@ -669,15 +740,36 @@ fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
             [PR_SET_NAME, h.comm.as_ptr() as usize, 0, 0, 0, 0],
         )
     };
-    let rsp = resolve(h.rsp);
+    // The envp strings follow the argv strings (the two extra ones last), up to their end.
+    // SAFETY: the first envp pointer, or NULL.
+    let first_env = unsafe { *(initial.envp as *const u64) };
+    let last_env = (initial.auxv - 16).max(initial.envp);
+    // SAFETY: the last envp pointer (or the NULL before the auxv), a string address.
+    let last_env = unsafe { *(last_env as *const u64) };
+    // SAFETY: the socket's fd string: the last argv string.
+    let argv_end = initial
+        .arg(argc + 1)
+        .map(|f| f + unsafe { strlen(f) } + 1)
+        .ok_or_else(bad_format)?;
+    let (env_start, env_end) = if first_env == 0 {
+        (argv_end, argv_end)
+    } else {
+        // SAFETY: an envp string.
+        (first_env, last_env + unsafe { strlen(last_env) } + 1)
+    };
     let mut mm = [0u64; trampoline::MM_MAP_WORDS];
     for (word, a) in mm.iter_mut().zip(h.mm) {
         *word = resolve(a);
     }
+    mm[6] = rsp; // start_stack
+    mm[7] = arg_start;
+    mm[8] = execfn; // arg_end: the extra strings are not the program's
+    mm[9] = env_start;
+    mm[10] = env_end;
     let keep_exe = 0xffff_ffffu64 << 32;
-    mm[11] = rsp + h.auxv.offset;
-    mm[12] = h.auxv.count * 8 | keep_exe;
-    // SAFETY: a prctl_mm_map on this stack, and an auxv inside the new stack.
+    mm[11] = initial.auxv;
+    mm[12] = initial.auxv_words() * 8 | keep_exe;
+    // SAFETY: a prctl_mm_map on this stack, and the auxv on the kernel's stack.
     let set = |m: &[u64; 13]| unsafe {
         syscall(
             nr::PRCTL,
@@ -691,9 +783,16 @@ fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
         let _ = set(&mm);
     }
 
-    // Everything else goes: the stub, its stack and the payload.
-    let mut keep = [(0u64, 0u64); 5];
-    let mut kept = 0;
+    // The trampoline, in the last scratch page: everything else goes (the stub, the rest of
+    // its bss, a payload mapping), except the program, its stack and the vDSO and vvar pages.
+    // SAFETY: only addresses are taken.
+    let (page, tramp) = unsafe {
+        (
+            core::ptr::addr_of_mut!(SCRATCH.last) as u64,
+            core::ptr::addr_of_mut!(SCRATCH.last.trampoline),
+        )
+    };
+    let own_vdso = initial.aux(at::SYSINFO_EHDR).filter(|_| h.vdso != 0);
     let vdso_keep = own_vdso.map(|v| {
         let start = v.wrapping_add(h.vdso_keep_start as u64);
         (
@@ -701,18 +800,17 @@ fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
             h.vdso_keep_end.wrapping_sub(h.vdso_keep_start) as u64,
         )
     });
-    let ranges = [
-        (program, p.len),
-        (interpreter, i.len),
-        (stack, s.len),
-        (page, page_len),
-    ];
+    let stack = (
+        stack_top.saturating_sub(STACK_KEEP),
+        STACK_KEEP.min(stack_top),
+    );
+    let ranges = [(program, p.len), (interpreter, i.len), stack, (page, PAGE)];
+    let mut keep = [(0u64, 0u64); 5];
+    let mut kept = 0;
     for range in ranges.into_iter().chain(vdso_keep) {
-        if range.1 > 0 {
-            if let Some(slot) = keep.get_mut(kept) {
-                *slot = range;
-                kept += 1;
-            }
+        if let Some(slot) = keep.get_mut(kept).filter(|_| range.1 > 0) {
+            *slot = range;
+            kept += 1;
         }
     }
     let mut unmap = [(0usize, 0usize); 6];
@@ -727,15 +825,13 @@ fn carry_out(initial: &Initial, payload: &Payload) -> Result<u64, Failure> {
         rsp: rsp as usize,
         entry: resolve(h.entry) as usize,
         exit,
-        page: (page as usize, page_len as usize),
+        page: (page as usize, PAGE as usize),
     };
-    // SAFETY: the page was just mapped read-write for this, and nothing else refers to it.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(page as *mut u8, page_len as usize) };
-    if !trampoline::write(bytes, &params) {
-        return Err(making_trampoline(EPROTO));
+    // SAFETY: the trampoline's part of the scratch page; nothing else refers to it.
+    if !trampoline::write(unsafe { &mut *tramp }, &params) {
+        return Err(fail(step::TRAMPOLINE, 0)(EPROTO));
     }
-    mprotect(page, page_len, (PROT_READ | PROT_EXEC) as u32).map_err(&making_trampoline)?;
-    Ok(page)
+    Ok((page, tramp as u64))
 }
 
 /// Tells the parent why the program cannot start (MSG_NOSIGNAL: a parent gone is no reason
@@ -757,13 +853,13 @@ fn answer(sock: i32, f: Failure) {
     };
 }
 
-extern "C" fn start(sp: *const u64) -> ! {
+extern "C" fn start(sp: u64) -> ! {
     // SAFETY: `_start` passes the kernel's initial stack pointer.
     let initial = unsafe { Initial::read(sp) };
-    let Some(sock) = initial.socket() else {
+    let Some((execfn, sock)) = initial.loader_strings() else {
         exit(127)
     };
-    let failure = run(&initial, sock);
+    let failure = run(&initial, sock, execfn);
     answer(sock, failure);
     exit(127)
 }

@@ -14,7 +14,7 @@ pub mod wire;
 use crate::errno::Errno;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
-use wire::{Failure, Header, Hole, Reloc, Segment, Span};
+use wire::{Failure, Header, Hole, Segment, Span};
 
 /// The stub, a static x86-64 program.
 const STUB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/forkexec-loader-stub"));
@@ -88,8 +88,6 @@ unsafe impl Plain for Segment {}
 // SAFETY: as above.
 unsafe impl Plain for Hole {}
 // SAFETY: as above.
-unsafe impl Plain for Reloc {}
-// SAFETY: as above.
 unsafe impl Plain for Failure {}
 // SAFETY: a byte is plain.
 unsafe impl Plain for u8 {}
@@ -101,11 +99,10 @@ const _: () = {
     assert!(size_of::<wire::Region>() == 32);
     assert!(size_of::<Segment>() == 72);
     assert!(size_of::<Hole>() == 24);
-    assert!(size_of::<Reloc>() == 16);
     assert!(size_of::<Failure>() == 16);
-    // magic and total, 3 regions, 6 spans, stack_random with two u32, rsp and entry, 11
-    // addresses, the auxv span, the vDSO's 4 words, two u32, 4 fds, the name.
-    assert!(size_of::<Header>() == 16 + 96 + 96 + 16 + 32 + 176 + 16 + 32 + 8 + 16 + 16);
+    // magic and total, 2 regions, 3 spans, 4 addresses, phnum, 6 addresses, the vDSO's 4
+    // words, four 32-bit fields, 4 fds, the name.
+    assert!(size_of::<Header>() == 16 + 64 + 48 + 64 + 8 + 96 + 32 + 16 + 16 + 16);
 };
 
 fn bytes_of<T: Plain>(v: &[T]) -> &[u8] {
@@ -120,10 +117,6 @@ pub struct Sections<'a> {
     pub segments: &'a [Segment],
     /// The holes to give back.
     pub holes: &'a [Hole],
-    /// The stack image's relocations.
-    pub relocs: &'a [Reloc],
-    /// The stack image.
-    pub stack_image: &'a [u8],
     /// The program's bytes (from memory), or empty.
     pub program: &'a [u8],
 }
@@ -144,8 +137,6 @@ pub fn encode(mut header: Header, s: &Sections<'_>) -> Vec<u8> {
     };
     header.segments = place(bytes_of(s.segments), s.segments.len());
     header.holes = place(bytes_of(s.holes), s.holes.len());
-    header.relocs = place(bytes_of(s.relocs), s.relocs.len());
-    header.stack_image = place(s.stack_image, s.stack_image.len());
     header.program = place(s.program, s.program.len());
     header.magic = wire::MAGIC;
     header.total = out.len() as u64;
@@ -176,15 +167,12 @@ mod tests {
             index: 7,
             ..Segment::default()
         }];
-        let image = [1u8, 2, 3];
         let program = [9u8; 5];
         let bytes = encode(
             Header::default(),
             &Sections {
                 segments: &segments,
                 holes: &[],
-                relocs: &[],
-                stack_image: &image,
                 program: &program,
             },
         );
@@ -199,11 +187,10 @@ mod tests {
         };
         assert_eq!(header.magic, wire::MAGIC);
         assert_eq!(header.total, bytes.len() as u64);
-        for span in [header.segments, header.stack_image, header.program] {
+        for span in [header.segments, header.holes, header.program] {
             assert_eq!(span.offset % 8, 0);
         }
         let at = |s: Span, len: usize| &bytes[s.offset as usize..s.offset as usize + len];
-        assert_eq!(at(header.stack_image, 3), image);
         assert_eq!(at(header.program, 5), program);
         assert_eq!(header.segments.count, 1);
         assert_eq!(at(header.segments, 72)[64..68], 7u32.to_ne_bytes());

@@ -7,14 +7,15 @@
 //!
 //! # The payload
 //! A [`Header`], then sections it locates by [`Span`] (each 8-byte aligned): the segments to
-//! map, the holes to give back, the relocations of the stack image, the stack image itself
-//! and, for a program run from memory, the program's bytes.
+//! map, the holes to give back and, for a program run from memory, the program's bytes. The
+//! program's stack is not in it: the kernel built it when it exec'd the stub, whose argv and
+//! envp are the program's (see `main.rs`).
 //!
 //! # Addresses
 //! The parent plans the load at addresses of its choosing; the stub, in a fresh address space
-//! the parent cannot see, reserves the three regions (program, interpreter, stack) where it
-//! can and moves whatever must move. Every address in the payload therefore names its
-//! [`base`]: the stub adds (where the base went) - (where it was planned) to it.
+//! the parent cannot see, reserves the two regions (program, interpreter) where it can. Every
+//! address that follows from them is sent with the [`base`] it moves with: the stub adds
+//! (where the region went) - (where it was planned) to it.
 //!
 //! # The answer
 //! Nothing, when the program starts (the stub closes its end of the socket right before the
@@ -23,8 +24,8 @@
 // Each side uses the part it writes or reads.
 #![allow(dead_code)]
 
-/// The first word of a payload ("FXSTUB01").
-pub const MAGIC: u64 = u64::from_le_bytes(*b"FXSTUB01");
+/// The first word of a payload ("FXSTUB02").
+pub const MAGIC: u64 = u64::from_le_bytes(*b"FXSTUB02");
 /// The largest payload the stub accepts (a program from memory is part of it).
 pub const MAX_PAYLOAD: u64 = 2 << 30;
 
@@ -36,12 +37,6 @@ pub mod base {
     pub const PROGRAM: u32 = 1;
     /// The interpreter's region.
     pub const INTERPRETER: u32 = 2;
-    /// The stack's region.
-    pub const STACK: u32 = 3;
-    /// The vDSO (the parent's address is planned; the stub's own is where it goes).
-    pub const VDSO: u32 = 4;
-    /// How many bases there are.
-    pub const COUNT: usize = 5;
 }
 
 /// Where a region may go in the stub's address space.
@@ -52,9 +47,6 @@ pub mod placement {
     pub const PREFERRED: u32 = 1;
     /// Where mmap chooses (aligned): an interpreter, a static PIE.
     pub const ANYWHERE: u32 = 2;
-    /// Below the stub's own stack, `stack_random` bytes lower still, else where mmap
-    /// chooses: the new stack, in the gap the kernel keeps below a stack for it to grow.
-    pub const BELOW_STACK: u32 = 3;
 }
 
 /// Region indexes.
@@ -63,10 +55,8 @@ pub mod region {
     pub const PROGRAM: usize = 0;
     /// Its interpreter (length 0 when there is none).
     pub const INTERPRETER: usize = 1;
-    /// The stack.
-    pub const STACK: usize = 2;
     /// How many regions there are.
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 2;
 }
 
 /// An address and what it is relative to.
@@ -137,7 +127,7 @@ pub struct Segment {
     pub reserved: u32,
 }
 
-/// A part of a region to give back once it is filled (between segments, below the stack).
+/// A part of a region to give back once it is filled (between segments).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Hole {
@@ -151,21 +141,6 @@ pub struct Hole {
     pub len: u64,
 }
 
-/// A word of the stack image holding an address that moves with a [`base`].
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Reloc {
-    /// Offset of the word in the stack image.
-    pub offset: u64,
-    /// A [`base`] constant.
-    pub base: u32,
-    /// Zero.
-    pub reserved: u32,
-}
-
-/// The fields of `struct prctl_mm_map` that are addresses, in the kernel's order.
-pub const MM_ADDRESSES: usize = 11;
-
 /// The start of a payload.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -174,35 +149,28 @@ pub struct Header {
     pub magic: u64,
     /// Bytes of the whole payload, this header included.
     pub total: u64,
-    /// The program, the interpreter and the stack ([`region`] order).
+    /// The program and the interpreter ([`region`] order).
     pub regions: [Region; region::COUNT],
     /// [`Segment`] records.
     pub segments: Span,
     /// [`Hole`] records.
     pub holes: Span,
-    /// [`Reloc`] records.
-    pub relocs: Span,
-    /// The initial stack's bytes, from rsp to the top of the stack region.
-    pub stack_image: Span,
     /// The program's bytes, for segments with fd -1.
     pub program: Span,
-    /// The part of the stack region mapped at first: offset and length.
-    pub stack_mapping: Span,
-    /// Bytes between the stub's stack and the new one (a random number of pages).
-    pub stack_random: u64,
-    /// PROT_EXEC when the program asks for an executable stack, else 0.
-    pub stack_prot_extra: u32,
-    /// The open file that becomes /proc/PID/exe, or -1.
-    pub exe_fd: i32,
-    /// rsp at entry.
-    pub rsp: Addr,
-    /// The first instruction.
+    /// The first instruction (the interpreter's, when there is one).
     pub entry: Addr,
-    /// start_code ... env_end for PR_SET_MM_MAP.
-    pub mm: [Addr; MM_ADDRESSES],
-    /// Offset of the auxv in the stack image, and its length in words (AT_NULL included).
-    pub auxv: Span,
-    /// The parent's vDSO (0: none): where the VDSO base was planned.
+    /// AT_PHDR: the program's headers in memory.
+    pub phdr: Addr,
+    /// AT_ENTRY: the program's entry point.
+    pub program_entry: Addr,
+    /// AT_BASE: the interpreter's load address (0 without one).
+    pub interpreter_base: Addr,
+    /// AT_PHNUM.
+    pub phnum: u64,
+    /// start_code, end_code, start_data, end_data, start_brk, brk for PR_SET_MM_MAP (the
+    /// stack, argument and environment fields are the kernel's, from the stub's exec).
+    pub mm: [Addr; 6],
+    /// The parent's vDSO address (0: none), only to tell the offsets below from.
     pub vdso: u64,
     /// The vDSO and vvar pages, as offsets from the vDSO: kept.
     pub vdso_keep_start: i64,
@@ -212,6 +180,10 @@ pub struct Header {
     pub exit_offset: u64,
     /// Whether `leave` follows its `syscall`.
     pub exit_leave: u32,
+    /// 1 when the program asks for an executable stack (PT_GNU_STACK with PF_X).
+    pub exec_stack: u32,
+    /// The open file that becomes /proc/PID/exe, or -1.
+    pub exe_fd: i32,
     /// Zero.
     pub reserved: u32,
     /// Open files the stub closes before the jump (-1: none).
@@ -224,14 +196,14 @@ pub struct Header {
 pub mod step {
     /// Reading the payload.
     pub const RECEIVE: u32 = 1;
-    /// The payload is not one this stub reads.
+    /// The payload or the stack is not what this stub reads.
     pub const FORMAT: u32 = 2;
     /// Reserving a region (detail: the [`super::region`]).
     pub const RESERVE: u32 = 3;
     /// Mapping a segment (detail: the index of the [`super::Segment`] record, and in the
     /// upper 32 bits a [`super::segment_action`] constant).
     pub const SEGMENT: u32 = 4;
-    /// Mapping the stack.
+    /// Making the stack executable.
     pub const STACK: u32 = 5;
     /// Making the trampoline's page.
     pub const TRAMPOLINE: u32 = 6;
