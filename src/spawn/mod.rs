@@ -55,24 +55,11 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     map_requested_fds(spec, &mut fds)?;
     fds.finish(spec.keep_fds);
 
-    let report = Report::default();
+    let (report, retry) = (Report::default(), Report::default());
     let call = plan::ExecCall::of(spec, target, &envp);
     let mut child_plan = plan::child_plan(spec, call, &fds, &report);
     let launcher = Launcher::new(spec)?;
-    let mut launched = launcher.launch(spec, &mut child_plan);
-    // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
-    // another thread's setenv moved the environ array under the exec. Retry once with a
-    // snapshot taken under std's env lock. Costs nothing unless it happens.
-    let snapshot;
-    let retry_report = Report::default();
-    if matches!(envp, Envp::Inherit)
-        && matches!(launched, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT)
-    {
-        snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
-        child_plan.envp = snapshot.as_ptr();
-        child_plan.report = &retry_report;
-        launched = launcher.launch(spec, &mut child_plan);
-    }
+    let launched = launcher.launch_with(spec, &mut child_plan, &envp, &retry);
     drop(fds); // closes the child's ends of pipes and /dev/null in the parent
     match launched {
         Ok(s) => Ok(child(spec, s, parent_ends)),
@@ -131,6 +118,29 @@ impl Launcher {
         } else {
             launch::spawn_vfork(plan, &self.req)
         }
+    }
+
+    /// [`Launcher::launch`] for a plan that execs with `envp`. EFAULT from the exec with the
+    /// inherited (live) environ: argv and the path are ours, so another thread's setenv moved
+    /// the environ array under the exec. Retried once with a snapshot taken under std's env
+    /// lock, the failure reported into `retry` then. Costs nothing unless it happens.
+    fn launch_with<'a>(
+        &self,
+        spec: &Spec,
+        plan: &mut ChildPlan<'a>,
+        envp: &Envp,
+        retry: &'a Report,
+    ) -> Result<Spawned, StepFailure> {
+        let launched = self.launch(spec, plan);
+        let efault = |l: &Result<Spawned, StepFailure>| matches!(l, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT);
+        if !(efault(&launched) && matches!(envp, Envp::Inherit)) {
+            return launched;
+        }
+        let snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
+        plan.envp = snapshot.as_ptr();
+        plan.report = retry;
+        // The child is done with the plan when this returns (it exec'd or exited).
+        self.launch(spec, plan)
     }
 }
 

@@ -36,7 +36,7 @@ use super::plan::{self, ExecCall};
 use super::spec::Spec;
 use super::{describe_failure, Launcher, StdioDefault};
 use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{CStringArray, Envp, PathLookup, ShellFallback};
+use crate::exec::{CStringArray, PathLookup, ShellFallback};
 use crate::load::file::Runner;
 use crate::load::handoff::{self, Handoff, Source};
 use crate::load::LoadError;
@@ -66,26 +66,16 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     }
     fds.finish(spec.keep_fds);
 
-    let stub = loader_stub::memfd().map_err(|e| {
-        let action = "start the loader stub from a memfd (memfd_create: Linux 3.17; \
-                      executable memfds: vm.memfd_noexec below 2)";
-        Error::step(
-            &spec.program_display(),
-            ErrorKind::Parent,
-            "load",
-            action,
-            e.0,
-        )
-    })?;
+    let stub = stub_at_or_above(spec, floor)?;
     // The stub gets the program's argv and envp (the kernel builds the program's stack from
     // them), then the program's AT_EXECFN and the socket's fd.
     let fd_digits = theirs.as_raw_fd().to_string().into_bytes();
     let extra = [handoff.execfn.clone(), fd_digits];
     let stub_argv = c_strings(spec, handoff.argv.iter().chain(&extra))?;
     let envp = plan::envp(spec);
-    let report = Report::default();
+    let (report, retry) = (Report::default(), Report::default());
     let call = ExecCall {
-        exec: ExecCandidates::fexecve(stub.as_raw_fd()),
+        exec: ExecCandidates::fexecve(stub.raw()),
         argv: stub_argv.as_ptr(),
         envp: envp.as_ptr(),
     };
@@ -93,19 +83,7 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     let launcher = Launcher::new(spec)?;
     // Whatever fits in the socket now: the stub reads it at once (all of it, usually).
     let sent = send(&ours, &handoff.payload, false).unwrap_or(0);
-    let mut launched = launcher.launch(spec, &mut child_plan);
-    // As for the kernel loader: EFAULT from the exec with the live environ is another
-    // thread's setenv; once more with a snapshot.
-    let snapshot;
-    let retry_report = Report::default();
-    if matches!(envp, Envp::Inherit)
-        && matches!(launched, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT)
-    {
-        snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
-        child_plan.envp = snapshot.as_ptr();
-        child_plan.report = &retry_report;
-        launched = launcher.launch(spec, &mut child_plan);
-    }
+    let launched = launcher.launch_with(spec, &mut child_plan, &envp, &retry);
     drop(fds);
     drop(theirs);
     let spawned = match launched {
@@ -134,6 +112,54 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
                 action,
                 errno,
             ))
+        }
+    }
+}
+
+/// The stub's memfd, at or above `floor`: the fd the child execs must not be one its fd map
+/// overwrites (the memfd is made once, at whatever number was free then; below the floor a
+/// duplicate serves this spawn).
+fn stub_at_or_above(spec: &Spec, floor: RawFd) -> Result<StubFd> {
+    let failed = |action: &'static str, errno: i32| {
+        Error::step(
+            &spec.program_display(),
+            ErrorKind::Parent,
+            "load",
+            action,
+            errno,
+        )
+    };
+    let memfd = loader_stub::memfd().map_err(|e| {
+        let action = "start the loader stub from a memfd (memfd_create: Linux 3.17; \
+                      executable memfds: vm.memfd_noexec below 2)";
+        failed(action, e.0)
+    })?;
+    if memfd.as_raw_fd() >= floor {
+        return Ok(StubFd::Shared(memfd.as_raw_fd()));
+    }
+    rustix::io::fcntl_dupfd_cloexec(memfd, floor)
+        .map(StubFd::Moved)
+        .map_err(|e| {
+            failed(
+                "move the loader stub's memfd out of the child's fds",
+                e.raw_os_error(),
+            )
+        })
+}
+
+/// The fd a spawn execs the stub from.
+enum StubFd {
+    /// The process's memfd itself.
+    Shared(RawFd),
+    /// A duplicate for this spawn, closed after it.
+    Moved(OwnedFd),
+}
+
+impl StubFd {
+    fn raw(&self) -> RawFd {
+        match self {
+            StubFd::Shared(fd) => *fd,
+            StubFd::Moved(fd) => fd.as_raw_fd(),
         }
     }
 }
