@@ -135,7 +135,12 @@ pub enum ElfReject {
     /// No handler on this kernel runs this e_machine (ENOEXEC).
     BadMachine(u16),
     /// e_phentsize is not the size of one program header (ENOEXEC).
-    BadPhentsize { found: u16, want: u16 },
+    BadPhentsize {
+        /// The header's e_phentsize.
+        found: u16,
+        /// The size of one program header of this class.
+        want: u16,
+    },
     /// e_phnum is 0 or the table is over 64 KiB (ENOEXEC).
     BadPhnum(u16),
     /// The program header table lies (partly) past the end of the file (ENOEXEC).
