@@ -43,10 +43,11 @@
 //! | `exec/` | the exec family, PATH search, prepared vectors | `sys` |
 //! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd | rustix |
 //! | `step.rs` | the steps of a spawn and their messages | nothing of the crate |
+//! | `quoting.rs` | how bytes (a program, a path) are shown in messages | nothing of the crate |
 //! | `model/`, `explain/` | the pure execve model and its renderings | each other (explain reads model) |
 //! | `load/` | the userland loader | `model`, `exec`, `sys` |
-//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings | `step` only |
-//! | `fd.rs`, `errno.rs`, `error.rs`, `stdio.rs` | small shared vocabulary | `sys` (fd.rs), nothing else |
+//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings | `step`; `sys/unsafe_api.rs` declares the public `unsafe` fns of `Command` and `Stdio` |
+//! | `fd.rs`, `errno.rs`, `error.rs`, `stdio.rs` | small shared vocabulary | `sys` (fd.rs), `quoting` (error.rs), nothing else |
 //!
 //! `sys` is the only place with `unsafe`; the rest of the crate is `#![deny(unsafe_code)]`.
 #![deny(unsafe_code)]
@@ -62,14 +63,15 @@ pub mod fd;
 pub mod load;
 pub mod model;
 mod process;
+mod quoting;
 mod spawn;
 mod stdio;
 mod step;
 mod sys;
 
-pub use command::Command;
+pub use command::{Command, CommandArgs, CommandEnvs, FromStdError};
 pub use errno::Errno;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorStage, Result};
 pub use exec::PathLookup;
 pub use process::{Child, ChildEvent};
 pub use stdio::Stdio;

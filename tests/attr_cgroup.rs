@@ -3,7 +3,7 @@
 
 mod common;
 use common::{is_root, skip};
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use std::path::PathBuf;
 
 /// The cgroup2 mount point and this process's cgroup path under it.
@@ -52,6 +52,6 @@ fn a_missing_cgroup_is_a_parent_side_error() {
         .cgroup("/nonexistent/forkexec-cgroup")
         .spawn()
         .unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::Parent);
+    assert_eq!(err.stage(), ErrorStage::Parent);
     assert!(err.to_string().contains("open cgroup"), "{err}");
 }

@@ -2,7 +2,7 @@
 
 mod common;
 use common::{is_root, probe, sh, skip, status_field};
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 
 #[test]
 fn uid_gid_and_groups_are_set_in_the_child() {
@@ -67,7 +67,7 @@ fn a_failing_setgid_names_the_step_and_errno() {
         .gid(4242)
         .spawn()
         .unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::Child);
+    assert_eq!(err.stage(), ErrorStage::Child);
     assert_eq!(err.step_name(), "setgid");
     assert_eq!(
         err.to_string(),

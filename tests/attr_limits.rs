@@ -5,7 +5,7 @@ mod common;
 use common::{is_root, probe, sh, stat_field};
 use forkexec::attr::limits::{parse_rlimit, UNLIMITED};
 use forkexec::attr::Resource;
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 
 #[test]
 fn rlimits_are_set_in_the_child() {
@@ -132,6 +132,6 @@ fn out_of_range_values_are_refused() {
         },
     ] {
         let err = cmd.spawn().unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
     }
 }

@@ -14,7 +14,9 @@
 //! - [`jump`]: the loader's trampoline into a new program;
 //! - [`signals`]: sending any signal number through a pidfd or to a group;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
-//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
+//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);
+//! - [`unsafe_api`]: the crate's public `unsafe` functions (`Stdio::from_raw_fd`,
+//!   `Command::pre_exec`), thin declarations over safe code elsewhere.
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -32,3 +34,4 @@ pub mod ptrace;
 pub mod raw;
 pub mod signals;
 pub mod stack;
+mod unsafe_api;
