@@ -221,6 +221,26 @@ fn signal_mask_is_inherited_and_sigpipe_restored() {
     );
     let status = status_of(Command::new("cat").signal_mask(forkexec::attr::SignalSet::EMPTY));
     assert_eq!(sig_field(&status, "SigBlk:"), 0, "an empty mask was asked");
+    // The user-namespace path blocks every signal around its clone: the child must restore
+    // this thread's mask, not keep "everything blocked".
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    let mut in_userns = Command::new("cat");
+    in_userns
+        .clone_namespaces("user")
+        .uid_map((0, uid, 1))
+        .gid_map((0, gid, 1));
+    match in_userns.arg("/proc/self/status").output() {
+        Ok(out) => {
+            let status = String::from_utf8(out.stdout).unwrap();
+            assert_eq!(
+                sig_field(&status, "SigBlk:"),
+                1 << (libc::SIGUSR1 - 1),
+                "the user-namespace child did not get this thread's mask"
+            );
+        }
+        Err(e) => println!("SKIP: no user namespace here: {e}"),
+    }
     // SAFETY: as above; unblock again.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
