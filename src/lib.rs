@@ -3,7 +3,8 @@
 //! Unix process creation and program execution, done the way the kernel and the best C
 //! libraries do it, with nothing hidden:
 //!
-//! - **spawn**: [`Command`] and [`Child`], a `std::process`-like API on a
+//! - **spawn**: [`Command`] and [`Child`], a drop-in for `std::process` (std's own process tests
+//!   run against it; the README lists the deliberate differences) on a
 //!   clone(CLONE_VM|CLONE_VFORK) path that never copies the parent's page tables, with pidfds,
 //!   a secure fd default and errors that name the failing step;
 //! - **exec**: [`exec`], the exec family with glibc's PATH-search semantics, prepared so that
