@@ -43,8 +43,9 @@ pub enum ErrorStage {
     InvalidInput,
     /// A parent-side preparation failed (opening /dev/null, making a pipe, the clone itself).
     Parent,
-    /// A step of the child sequence failed (for [`Command::exec`](crate::Command::exec), a step
-    /// run in this process); a child was reaped.
+    /// A step of the child sequence failed and the child was reaped; or the exec step failed
+    /// before any clone because the name cannot name a file (empty, longer than NAME_MAX), as
+    /// execvp finds it. For [`Command::exec`](crate::Command::exec): a step run in this process.
     Child,
 }
 
