@@ -1,7 +1,10 @@
-//! Builds the loader stub (src/sys/loader_stub/main.rs): the tiny static program a userland
-//! spawn execs to get an address space of its own, embedded in the library as bytes.
+//! Two things the library needs from the build:
+//! - which std APIs newer than the crate's rust-version this compiler has, so that the
+//!   conversions into them are compiled where they exist and left out elsewhere;
+//! - the loader stub (src/sys/loader_stub/main.rs): the tiny static program a userland spawn
+//!   execs to get an address space of its own, embedded in the library as bytes.
 //!
-//! It is compiled with the same `rustc`, for the same target, without std or a C library: a
+//! The stub is compiled with the same `rustc`, for the same target, without std or a C library: a
 //! static ET_EXEC linked at [`STUB_BASE`] (16 TiB), far above where non-PIE programs live (the
 //! small code model keeps them under 2 GiB) and below PIEs (ELF_ET_DYN_BASE, ~85 TiB) and the
 //! mmap area, so that it does not sit where a program it loads wants to go. Position-dependent
@@ -18,6 +21,19 @@ use std::process::{Command, Output};
 const STUB_BASE: u64 = 0x1000_0000_0000;
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    probe_std_apis();
+    build_loader_stub();
+}
+
+fn probe_std_apis() {
+    let probe = autocfg::new();
+    // io::PipeReader / io::PipeWriter: Rust 1.87 (`impl From<...> for Stdio`). Also declares
+    // the cfg to rustc (check-cfg), so it is known even where it is not set.
+    probe.emit_path_cfg("std::io::PipeReader", "has_io_pipe");
+}
+
+fn build_loader_stub() {
     let stub_dir = Path::new("src/sys/loader_stub");
     println!("cargo:rerun-if-changed={}", stub_dir.display());
     println!("cargo:rerun-if-changed=src/sys/trampoline.rs");

@@ -585,7 +585,7 @@ fn chroot_and_ptrace_are_refused_with_the_reason() {
         let mut cmd = command(How::Userland, Path::new("/bin/true"));
         set_up(&mut cmd);
         let e = cmd.status().unwrap_err();
-        assert_eq!(*e.kind(), forkexec::ErrorKind::InvalidInput, "{what}: {e}");
+        assert_eq!(e.stage(), forkexec::ErrorStage::InvalidInput, "{what}: {e}");
         assert!(e.to_string().contains("userland loader"), "{e}");
     }
 }

@@ -188,14 +188,14 @@ impl ElfImage {
                 ),
             ));
         }
-        if let Some(why) = elf::load_problem(
-            header,
-            &self.phdrs,
-            role == Role::Interpreter,
+        let cx = elf::LoadContext {
+            is_interp: role == Role::Interpreter,
             has_interp,
-            0,
-            true,
-        ) {
+            mmap_min_addr: 0,
+            may_map_low: true,
+            file_size: u64::MAX,
+        };
+        if let Some(why) = elf::load_problem(header, &self.phdrs, &cx) {
             return Err(LoadError::new(
                 libc::EINVAL,
                 format!("{why} (the kernel kills the process with SIGSEGV)"),

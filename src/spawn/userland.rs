@@ -31,12 +31,11 @@
 //! with the reason: `chroot` (the files are opened by the parent, in its root) and `ptrace`
 //! (the tracer would stop at the stub's exec, not the program's start).
 
-use super::fds::FdPlan;
 use super::plan::{self, ExecCall};
-use super::spec::Spec;
+use super::spec::{PreExecHooks, Spec};
 use super::{describe_failure, Launcher, StdioDefault};
-use crate::error::{Error, ErrorKind, Result};
-use crate::exec::{CStringArray, PathLookup, ShellFallback};
+use crate::error::{Error, ErrorStage, Result};
+use crate::exec::{CStringArray, Envp, PathLookup, ShellFallback};
 use crate::load::file::Runner;
 use crate::load::handoff::{self, Handoff, Source};
 use crate::load::LoadError;
@@ -52,11 +51,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Spawns `spec` through the userland loader (see the module docs).
-pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
+pub(super) fn spawn(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    envp: Envp,
+    hooks: &mut PreExecHooks,
+) -> Result<Child> {
     refuse_what_cannot_be_honoured(spec)?;
-    let mut fds = FdPlan::default();
-    let parent_ends = super::stdio_fds(spec, defaults, &mut fds)?;
-    super::map_requested_fds(spec, &mut fds)?;
+    let (mut fds, parent_ends) = super::requested_fds(spec, defaults)?;
     // The loader's fds go above every fd the child sets up.
     let floor = fds.actions.iter().map(|a| a.target).fold(2, RawFd::max) + 1;
     let handoff = find_and_plan(spec, floor)?;
@@ -72,15 +74,14 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     let fd_digits = theirs.as_raw_fd().to_string().into_bytes();
     let extra = [handoff.execfn.clone(), fd_digits];
     let stub_argv = c_strings(spec, handoff.argv.iter().chain(&extra))?;
-    let envp = plan::envp(spec);
     let (report, retry) = (Report::default(), Report::default());
     let call = ExecCall {
         exec: ExecCandidates::fexecve(stub.raw()),
         argv: stub_argv.as_ptr(),
         envp: envp.as_ptr(),
     };
-    let mut child_plan = plan::child_plan(spec, call, &fds, &report);
-    let launcher = Launcher::new(spec)?;
+    let mut child_plan = plan::child_plan(spec, call, &fds, &report, super::own_pid(spec));
+    let mut launcher = Launcher::new(spec, hooks)?;
     // Whatever fits in the socket now: the stub reads it at once (all of it, usually).
     let sent = send(&ours, &handoff.payload, false).unwrap_or(0);
     let launched = launcher.launch_with(spec, &mut child_plan, &envp, &retry);
@@ -104,10 +105,9 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
             // The stub died before it answered, or the socket failed: its wait status tells.
             reap(&spawned.pidfd);
             let action = "hand the load to the loader stub";
-            let program = spec.program_display();
             Err(Error::step(
-                &program,
-                ErrorKind::Child,
+                &spec.program,
+                ErrorStage::Child,
                 "load",
                 action,
                 errno,
@@ -121,13 +121,7 @@ pub(super) fn spawn(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
 /// duplicate serves this spawn).
 fn stub_at_or_above(spec: &Spec, floor: RawFd) -> Result<StubFd> {
     let failed = |action: &'static str, errno: i32| {
-        Error::step(
-            &spec.program_display(),
-            ErrorKind::Parent,
-            "load",
-            action,
-            errno,
-        )
+        Error::step(&spec.program, ErrorStage::Parent, "load", action, errno)
     };
     let memfd = loader_stub::memfd().map_err(|e| {
         let action = "start the loader stub from a memfd (memfd_create: Linux 3.17; \
@@ -167,10 +161,10 @@ impl StubFd {
 /// Attributes the loader cannot honour, refused before anything is opened.
 fn refuse_what_cannot_be_honoured(spec: &Spec) -> Result<()> {
     let a = &spec.attrs;
-    let program = spec.program_display();
+    let program = &spec.program;
     if a.chroot.is_some() {
         return Err(Error::invalid(
-            &program,
+            program,
             "chroot with the userland loader",
             "the loader opens the program and its interpreter in the parent, outside the new \
              root, where the kernel would look inside it; use the kernel loader",
@@ -178,7 +172,7 @@ fn refuse_what_cannot_be_honoured(spec: &Spec) -> Result<()> {
     }
     if a.ptrace {
         return Err(Error::invalid(
-            &program,
+            program,
             "ptrace with the userland loader",
             "the tracer would stop the child at the loader stub's exec, before the program \
              is loaded; use the kernel loader",
@@ -198,7 +192,7 @@ fn c_strings<'a>(spec: &Spec, items: impl Iterator<Item = &'a Vec<u8>>) -> Resul
     for item in items {
         let c = CString::new(item.as_slice()).map_err(|e| {
             Error::invalid(
-                &spec.program_display(),
+                &spec.program,
                 "the program's argv",
                 format!(
                     "a string contains a NUL byte at offset {}",
@@ -305,7 +299,7 @@ fn find_and_plan(spec: &Spec, fd_floor: RawFd) -> Result<Handoff> {
                 .map(|(_, handoff)| handoff)
         }
     };
-    planned.map_err(|e| load_error(spec, ErrorKind::Parent, &e))
+    planned.map_err(|e| load_error(spec, ErrorStage::Parent, &e))
 }
 
 /// A failed exec of the stub. E2BIG is the program's: the kernel checked its argv and envp
@@ -317,12 +311,12 @@ fn stub_exec_failure(spec: &Spec, errno: i32) -> Error {
     } else {
         "cannot exec the loader stub (execveat of its memfd)"
     };
-    load_error(spec, ErrorKind::Child, &LoadError::new(errno, reason))
+    load_error(spec, ErrorStage::Child, &LoadError::new(errno, reason))
 }
 
 /// `failed to load "prog": why: errno`.
-fn load_error(spec: &Spec, kind: ErrorKind, e: &LoadError) -> Error {
-    Error::step(&spec.program_display(), kind, "load", &e.reason, e.errno.0)
+fn load_error(spec: &Spec, stage: ErrorStage, e: &LoadError) -> Error {
+    Error::step(&spec.program, stage, "load", &e.reason, e.errno.0)
 }
 
 /// The socket the payload and the answer go through (close-on-exec here; the child's end is
@@ -332,8 +326,8 @@ fn socket_pair(spec: &Spec, floor: RawFd) -> Result<(OwnedFd, OwnedFd)> {
     let failed = |e: rustix::io::Errno| {
         let action = "create the socket to the loader stub (socketpair)";
         Error::step(
-            &spec.program_display(),
-            ErrorKind::Parent,
+            &spec.program,
+            ErrorStage::Parent,
             "load",
             action,
             e.raw_os_error(),
@@ -463,5 +457,5 @@ fn stub_failure(spec: &Spec, handoff: &Handoff, f: wire::Failure) -> Error {
         step::RECEIVE => "the loader stub could not read what it was sent".into(),
         _ => "the loader stub did not understand what it was sent".into(),
     };
-    load_error(spec, ErrorKind::Child, &LoadError::new(f.errno, reason))
+    load_error(spec, ErrorStage::Child, &LoadError::new(f.errno, reason))
 }
