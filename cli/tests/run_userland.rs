@@ -495,6 +495,40 @@ fn attributes_apply_before_the_load() {
     );
 }
 
+// `pre_exec` closures run in the forked child before its exec: before the stub's, whose
+// address space then replaces the fork's copy; what they change reaches the program.
+#[test]
+fn pre_exec_closures_run_before_the_load() {
+    let _serial = one_at_a_time();
+    let set_up = |cmd: &mut Command| {
+        // SAFETY: setrlimit is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 123,
+                    rlim_max: 123,
+                };
+                match libc::setrlimit(libc::RLIMIT_NOFILE, &lim) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            });
+        }
+    };
+    let sh = Path::new("/bin/sh");
+    let out = same_each_way(&ALL, sh, &["-c", "ulimit -n"], set_up);
+    assert_eq!(out.stdout, b"123\n");
+    for how in ALL {
+        let mut cmd = command(how, sh);
+        // SAFETY: returns an error only.
+        unsafe {
+            cmd.pre_exec(|| Err(std::io::Error::from_raw_os_error(libc::EPERM)));
+        }
+        let e = run(&mut cmd).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{how:?}: {e}");
+    }
+}
+
 // The files are opened by the parent, so their permissions must be judged for the ids the
 // child will have: a loader that judged them as the parent (root) would run a root-only
 // program as nobody.

@@ -33,7 +33,7 @@ impl Command {
     }
 
     /// Runs the ELF program in `bytes` instead of a file: no file on disk, no memfd holding
-    /// it. Implies [`Loader::Userland`]. The name given to [`Command::new`] is argv[0] and
+    /// it. Implies [`Loader::Userland`]. The name given to [`Command::new`] is `argv[0]` and
     /// AT_EXECFN (and the thread name); a PT_INTERP is read from the file system. A `#!`
     /// script is refused (ENOEXEC): its interpreter would need a path to open it by.
     ///

@@ -19,6 +19,34 @@
 //!
 //! The files are opened for the program's runner ([`Runner`]): the ids the child will have
 //! judge the permissions, and relative paths start in its working directory.
+//!
+//! # What differs from the kernel's exec in a spawned child
+//! Besides what [`super`] lists for any userland load (set-id bits not honoured, execute-only
+//! files refused, x86-64 programs only):
+//! - /proc/PID/exe names the program's file when the child may replace it (CAP_SYS_ADMIN or
+//!   CAP_CHECKPOINT_RESTORE: the trampoline hands the file over); otherwise, and for a program
+//!   from memory, it names the stub's memfd, `/memfd:forkexec-loader (deleted)`, whose bytes
+//!   are the stub's (~10 KiB), never the program's;
+//! - the kernel built the program's stack for the stub's exec, whose argv ends with two more
+//!   strings (the program's AT_EXECFN and the socket's fd number): they stay, unused, between
+//!   the argv and envp strings; argc and argv sit 16 bytes higher than the kernel would put
+//!   them; the 8 bytes below rsp hold the entry address. They count against the argument
+//!   budget: argv and envp that fit by less than their size get E2BIG;
+//! - a failure the kernel finds only after its point of no return (and answers with SIGSEGV)
+//!   is an errno here: the stub reports it (ENOMEM for an image with no room, EEXIST for an
+//!   ET_EXEC image that wants the stub's own addresses, 16 TiB up) and exits
+//!   with status 127;
+//! - `chroot` and `ptrace` are refused (the files are opened in the parent, outside the new
+//!   root; a tracer would stop at the stub's exec);
+//! - the spawn returns once the stub closed its socket: the program is about to start (the
+//!   trampoline may still be unmapping the stub), as a kernel spawn returns once the exec has
+//!   replaced the address space, before the program runs;
+//! - the program's and the interpreter's files are read whole in the parent (to check and
+//!   plan them), and cross into the child as fds above the child's own, closed before the
+//!   program starts; the stub's memfd stays open, close-on-exec, in the spawning process;
+//! - it needs memfd_create (Linux 3.17) with executable memfds (`vm.memfd_noexec` below 2,
+//!   Linux 6.3) and execveat (3.19; before, `/proc/self/fd/N` is exec'd); the rest is as for
+//!   [`super`] (MAP_FIXED_NOREPLACE, PR_SET_MM_MAP).
 
 use super::elf::{ElfImage, Role};
 use super::error::LoadError;

@@ -63,6 +63,10 @@
 //!   of code stays mapped (`crate::sys::jump`); the 8 bytes below the initial rsp hold the
 //!   entry address (the kernel leaves them 0);
 //! - a `#!` script loads from a file only ([`exec_memory`] refuses it: ENOEXEC).
+//!
+//! A spawned child can be started by this loader too (`Command::loader`, `Command::program_bytes`):
+//! it execs a small loader stub, which loads what the parent planned into its fresh address
+//! space ([`handoff`], which lists what differs there).
 
 pub mod credentials;
 pub mod elf;
