@@ -16,7 +16,8 @@
 //! | # | phase: steps | why there |
 //! | --- | --- | --- |
 //! | 1 | signals: handlers and SIGPIPE to SIG_DFL (all 64 on request; SIG_IGN where asked) | no parent handler may run in the child |
-//! | 2 | wait for the parent (uid/gid maps) | later steps act with the mapped ids |
+//! | 2 | wait for the parent (uid/gid maps, cgroup) | later steps act with the mapped ids |
+//! | 2b | fds, before 5.11: mark every fd from 3 up close-on-exec, listed from /proc/self/fd | before chroot and setuid hide /proc/self; the map (13) then clears the flag where it must |
 //! | 3-4 | session: setsid, setpgid | decide which terminal signals reach the child |
 //! | 5 | session: TIOCSPGRP on a parent fd | the parent blocked SIGTTOU around the clone: no stop |
 //! | 6 | namespaces: unshare, private remount of / | chroot and credentials then act inside |
@@ -26,7 +27,7 @@
 //! | 10 | credentials: capset, ambient raise | after setuid, which clears capabilities |
 //! | 11 | working directory: chdir | with the final root and ids, as the program will see it |
 //! | 12 | parent death: pdeathsig, parent check | after setuid, which clears it |
-//! | 13-14 | fds: the map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
+//! | 13-14 | fds: the map (moves first), close-on-exec gaps (close_range, 5.11+) | late: earlier steps may fail and report |
 //! | 15 | terminal: TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
 //! | 16 | restrictions: no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
 //! | 17 | signal mask | the program's mask; until here the one the clone inherited |
@@ -34,12 +35,14 @@
 //!
 //! Each phase is a small function returning `Result<(), StepFailure>`; the child runs on its own
 //! stack, so the calls cost nothing that matters. A failing step writes `{step, errno, detail}`
-//! into the shared [`Report`] and exits with status 127; the parent reads the report once clone
+//! into the shared [`Report`] (and, where there is a status pipe, into the pipe: a fork-like
+//! child has no shared memory) and exits with status 127; the parent reads the report once clone
 //! returns (vfork) or once the status pipe closes.
 
 use super::exec_loop::{self, ExecCandidates};
 use super::raw::{self, SysResult};
 use crate::step::{SpawnStep as Step, StepFailure};
+use core::cell::Cell;
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use std::os::raw::c_char;
 
@@ -68,6 +71,47 @@ impl Report {
         self.detail.store(f.detail, Ordering::Relaxed);
         self.step.store(f.step as u32, Ordering::Release);
     }
+}
+
+/// A failure as the child writes it into the status pipe: step, errno, detail.
+pub const PIPED_FAILURE_LEN: usize = 16;
+
+fn encode_failure(f: StepFailure) -> [u8; PIPED_FAILURE_LEN] {
+    let mut b = [0u8; PIPED_FAILURE_LEN];
+    let (step, rest) = b.split_at_mut(4);
+    let (errno, detail) = rest.split_at_mut(4);
+    step.copy_from_slice(&(f.step as u32).to_ne_bytes());
+    errno.copy_from_slice(&f.errno.to_ne_bytes());
+    detail.copy_from_slice(&f.detail.to_ne_bytes());
+    b
+}
+
+/// Reads back what [`encode_failure`] wrote (parent side).
+pub fn decode_failure(b: &[u8; PIPED_FAILURE_LEN]) -> Option<StepFailure> {
+    let [s0, s1, s2, s3, e0, e1, e2, e3, d @ ..] = *b;
+    let step = Step::from_number(u32::from_ne_bytes([s0, s1, s2, s3]));
+    (step != Step::None).then(|| StepFailure {
+        step,
+        errno: i32::from_ne_bytes([e0, e1, e2, e3]),
+        detail: i64::from_ne_bytes(d),
+    })
+}
+
+/// The parent's verdict on the release pipe: 0 to go on, or the step and errno that failed
+/// in the parent while the child waited (writing the id maps, joining the cgroup).
+pub fn encode_verdict(f: Option<StepFailure>) -> i64 {
+    f.map_or(0, |f| ((f.step as i64) << 32) | (f.errno as u32 as i64))
+}
+
+/// How the fds the program must not see are hidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdHiding {
+    /// close_range(CLOSE_RANGE_CLOEXEC) on the gaps between kept fds, after the map (5.11+).
+    CloseRange,
+    /// Every open fd from 3 up, listed from /proc/self/fd (or found with poll where /proc is
+    /// missing), marked close-on-exec one by one before the map: kernels without
+    /// CLOSE_RANGE_CLOEXEC. Never a loop over RLIMIT_NOFILE while /proc is there.
+    ListAndMark,
 }
 
 /// One entry of the fd map: child fd `target` gets parent fd `source` (or is closed).
@@ -142,8 +186,11 @@ pub struct ChildPlan<'a> {
     pub fds: &'a [FdAction],
     /// One slot per fd action, for the source's temporary number after a move.
     pub fd_scratch: &'a [AtomicI32],
-    /// Ranges [lo, hi] to mark close-on-exec: every fd the child should not see.
+    /// Ranges [lo, hi] to mark close-on-exec: every fd the child should not see (empty: keep
+    /// every fd).
     pub close_ranges: &'a [(u32, u32)],
+    /// How they are marked: one close_range per range, or a list of the open fds.
+    pub fd_hiding: FdHiding,
     pub noctty: bool,
     /// A child fd (after the fd map) to make the controlling terminal, or -1.
     pub setctty_fd: i32,
@@ -158,7 +205,8 @@ pub struct ChildPlan<'a> {
 pub unsafe extern "C" fn entry_handlers_cleared(arg: *mut libc::c_void) -> ! {
     // SAFETY: the parent passed a pointer to a live ChildPlan (see clone_child's contract).
     let plan = unsafe { &*(arg as *const ChildPlan) };
-    fail(plan, run(plan, true))
+    let status_fd = Cell::new(plan.status_fd);
+    fail(plan, &status_fd, run(plan, true, &status_fd))
 }
 
 /// Entry after clone(2): handlers must be reset by hand.
@@ -168,18 +216,28 @@ pub unsafe extern "C" fn entry_handlers_cleared(arg: *mut libc::c_void) -> ! {
 pub unsafe extern "C" fn entry_reset_handlers(arg: *mut libc::c_void) -> ! {
     // SAFETY: as above.
     let plan = unsafe { &*(arg as *const ChildPlan) };
-    fail(plan, run(plan, false))
+    let status_fd = Cell::new(plan.status_fd);
+    fail(plan, &status_fd, run(plan, false, &status_fd))
 }
 
-fn fail(plan: &ChildPlan, f: StepFailure) -> ! {
+/// Reports `f` in the shared memory and, where there is a status pipe (`status_fd`, its number
+/// now), in the pipe too: a fork-like child's memory is its own. Then exits.
+fn fail(plan: &ChildPlan, status_fd: &Cell<i32>, f: StepFailure) -> ! {
     plan.report.record(f);
+    if status_fd.get() >= 0 {
+        let bytes = encode_failure(f);
+        // SAFETY: a live local buffer of that length. A pipe write this small is atomic.
+        let _ = unsafe { raw::write(status_fd.get(), bytes.as_ptr(), bytes.len()) };
+    }
     raw::exit_group(127)
 }
 
 /// The sequence. Returns only on failure; success is an exec that does not return.
-fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
+/// `status_fd` follows the status pipe if the fd map has to move it.
+fn run(p: &ChildPlan, handlers_cleared: bool, status_fd: &Cell<i32>) -> StepFailure {
     let prepared = reset_signal_dispositions(p, handlers_cleared)
         .and_then(|()| wait_for_parent(p))
+        .and_then(|()| mark_listed_fds_cloexec(p))
         .and_then(|()| join_session(p))
         .and_then(|()| enter_namespaces(p))
         .and_then(|()| set_limits(p))
@@ -187,7 +245,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
         .and_then(|()| set_credentials(p))
         .and_then(|()| change_directory(p))
         .and_then(|()| arm_parent_death_signal(p))
-        .and_then(|()| map_fds(p))
+        .and_then(|()| map_fds(p, status_fd))
         .and_then(|()| hide_other_fds(p))
         .and_then(|()| set_terminal(p))
         .and_then(|()| restrict(p))
@@ -258,16 +316,123 @@ fn wait_for_parent(p: &ChildPlan) -> Result<(), StepFailure> {
     let n = unsafe { raw::read(p.wait_fd, buf.as_mut_ptr(), 8) };
     match n {
         Ok(8) => {
-            // The parent's verdict: 0, or the errno that made writing the maps fail.
+            // The parent's verdict: 0, or the step and errno that failed (`encode_verdict`).
             let code = i64::from_ne_bytes(buf);
             if code != 0 {
-                return Err(StepFailure::new(Step::UserNamespaceMaps, code as i32));
+                let step = Step::from_number((code >> 32) as u32);
+                return Err(StepFailure::new(step, code as i32));
             }
         }
         Ok(_) => return Err(StepFailure::new(Step::WaitForParent, libc::EPIPE)),
         Err(e) => return Err(StepFailure::new(Step::WaitForParent, e)),
     }
     let _ = raw::close(p.wait_fd);
+    Ok(())
+}
+
+/// Step 2b (kernels without CLOSE_RANGE_CLOEXEC, before 5.11): mark every open fd from 3 up
+/// close-on-exec; the fd map (step 13) then clears the flag on the fds the program gets. The
+/// list is read here, in the child, from its own copy of the fd table: an fd another thread of
+/// the parent opens after the clone is not in that copy, one opened before is listed, so none
+/// slips through (a list made in the parent before the clone would miss the first kind). Here,
+/// before chroot (which may leave /proc outside the new root) and setuid (after which
+/// /proc/self/fd is no longer ours to read). Without /proc, every fd below the soft
+/// RLIMIT_NOFILE is checked with poll, 256 per call: the cost then grows with that limit.
+fn mark_listed_fds_cloexec(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.fd_hiding != FdHiding::ListAndMark || p.close_ranges.is_empty() {
+        return Ok(());
+    }
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: a constant NUL-terminated path.
+    match unsafe { raw::open(c"/proc/self/fd".as_ptr(), flags) } {
+        Ok(dir) => {
+            let dir = dir as i32;
+            let marked = mark_fds_in_directory(dir);
+            let _ = raw::close(dir);
+            marked
+        }
+        Err(_) => mark_fds_found_by_poll(),
+    }
+}
+
+/// Marks each fd >= 3 that `dir` (an open /proc/self/fd) lists, except `dir` itself.
+fn mark_fds_in_directory(dir: i32) -> Result<(), StepFailure> {
+    // linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name (NUL-terminated).
+    const NAME: usize = 19;
+    #[repr(C, align(8))]
+    struct Entries([u8; 2048]);
+    let mut buf = Entries([0; 2048]);
+    loop {
+        // SAFETY: the kernel writes at most the buffer's length into it.
+        let n = unsafe { raw::getdents64(dir, buf.0.as_mut_ptr(), buf.0.len()) };
+        let n = match n {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) => return Err(StepFailure::new(Step::ListFds, e)),
+        };
+        let mut at = 0;
+        while let Some(&[l0, l1]) = buf.0.get(at + 16..at + 18) {
+            let len = u16::from_ne_bytes([l0, l1]) as usize;
+            if len == 0 || at + len > n {
+                break;
+            }
+            let name = buf.0.get(at + NAME..at + len).unwrap_or(&[]);
+            if let Some(fd) = decimal_fd(name) {
+                if fd >= 3 && fd != dir {
+                    let r = raw::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC as usize);
+                    check(Step::MarkCloexec, fd, r)?;
+                }
+            }
+            at += len;
+        }
+    }
+}
+
+/// The fd a /proc/self/fd entry names ("17\0..."), or None for ".", ".." or anything else.
+fn decimal_fd(name: &[u8]) -> Option<i32> {
+    let mut fd: i32 = 0;
+    let mut digits = 0;
+    for &c in name.iter().take_while(|&&c| c != 0) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        fd = fd.checked_mul(10)?.checked_add((c - b'0') as i32)?;
+        digits += 1;
+    }
+    (digits > 0).then_some(fd)
+}
+
+/// No /proc: poll tells which fds below the soft RLIMIT_NOFILE are open (the closed ones
+/// answer POLLNVAL), 256 per call; each open one from 3 up is marked.
+fn mark_fds_found_by_poll() -> Result<(), StepFailure> {
+    const BATCH: usize = 256;
+    let limit = raw::soft_nofile_limit(1024).min(i32::MAX as u64) as i32;
+    let unused = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    let mut fds = [unused; BATCH];
+    let mut first: i32 = 3;
+    while first < limit {
+        let n = ((limit - first) as usize).min(BATCH);
+        for (i, slot) in fds.iter_mut().take(n).enumerate() {
+            *slot = libc::pollfd {
+                fd: first + i as i32,
+                ..unused
+            };
+        }
+        // SAFETY: `n` initialised pollfds in a live local array.
+        let r = unsafe { raw::poll_now(fds.as_mut_ptr(), n) };
+        check(Step::ListFds, first, r)?;
+        for slot in fds.iter().take(n) {
+            if slot.revents & libc::POLLNVAL == 0 {
+                let r = raw::fcntl(slot.fd, libc::F_SETFD, libc::FD_CLOEXEC as usize);
+                check(Step::MarkCloexec, slot.fd, r)?;
+            }
+        }
+        first += n as i32;
+    }
     Ok(())
 }
 
@@ -460,16 +625,22 @@ fn arm_parent_death_signal(p: &ChildPlan) -> Result<(), StepFailure> {
 /// Step 13: The fd map. First move every source that another entry will overwrite to a fresh close-
 /// on-exec fd above all targets; then dup each source onto its target (dup3 without O_CLOEXEC, so
 /// the target survives exec), clearing CLOEXEC where a source is already in place.
-fn map_fds(p: &ChildPlan) -> Result<(), StepFailure> {
+fn map_fds(p: &ChildPlan, status_fd: &Cell<i32>) -> Result<(), StepFailure> {
     let high = p
         .fds
         .iter()
         .fold(0, |h, a| h.max(a.target + 1).max(a.source + 1)) as usize;
     // The status pipe must outlive the map: if a target lands on its number, keep a copy
-    // above every target (close-on-exec, so it still closes at exec).
-    if p.status_fd >= 0 && p.fds.iter().any(|a| a.target == p.status_fd) {
-        let r = raw::fcntl(p.status_fd, libc::F_DUPFD_CLOEXEC, high);
-        check(Step::FdMove, p.status_fd, r)?;
+    // above every target (close-on-exec, so it still closes at exec), and report through it.
+    let status = status_fd.get();
+    if status >= 0 && p.fds.iter().any(|a| a.target == status) {
+        match raw::fcntl(status, libc::F_DUPFD_CLOEXEC, high) {
+            Ok(moved) => status_fd.set(moved as i32),
+            Err(e) => {
+                status_fd.set(-1);
+                return check(Step::FdMove, status, Err(e));
+            }
+        }
     }
     for (a, slot) in p.fds.iter().zip(p.fd_scratch) {
         let source = if a.source >= 0 && a.needs_move {
@@ -508,15 +679,15 @@ fn map_fds(p: &ChildPlan) -> Result<(), StepFailure> {
 /// Step 14: Every other fd: close-on-exec, so the program sees only 0-2 and the mapped fds. Marking
 /// instead of closing keeps fds this sequence still uses (the status pipe, an execveat dirfd)
 /// usable up to the exec, and the exec closes them all at once.
+/// Kernels without CLOSE_RANGE_CLOEXEC marked them at step 2b instead (closing for real here
+/// would also close the status pipe, whose EOF tells the parent the stack is free).
 fn hide_other_fds(p: &ChildPlan) -> Result<(), StepFailure> {
-    const CLOSE_RANGE_CLOEXEC: u32 = 4;
+    if p.fd_hiding != FdHiding::CloseRange {
+        return Ok(());
+    }
     for &(lo, hi) in p.close_ranges {
-        match raw::close_range(lo, hi, CLOSE_RANGE_CLOEXEC) {
-            Ok(_) => {}
-            // Before 5.11 the flag is unknown: close for real.
-            Err(libc::EINVAL) => check(Step::CloseFds, lo, raw::close_range(lo, hi, 0))?,
-            Err(e) => return check(Step::CloseFds, lo, Err(e)),
-        }
+        let r = raw::close_range(lo, hi, raw::CLOSE_RANGE_CLOEXEC);
+        check(Step::CloseFds, lo, r)?;
     }
     Ok(())
 }

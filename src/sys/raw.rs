@@ -430,3 +430,83 @@ pub unsafe fn sched_setscheduler(policy: c_int, param: *const libc::sched_param)
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_sched_setscheduler, 0, policy, param) }
 }
+
+/// close_range's flag to mark close-on-exec instead of closing (Linux 5.11).
+pub const CLOSE_RANGE_CLOEXEC: c_uint = 4;
+
+/// `pidfd_open(pid, 0)`: a close-on-exec pidfd (Linux 5.3).
+#[inline]
+pub fn pidfd_open(pid: c_int) -> SysResult {
+    // SAFETY: no pointers.
+    unsafe { sys!(libc::SYS_pidfd_open, pid, 0) }
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)` (Linux 5.1).
+#[inline]
+pub fn pidfd_send_signal(pidfd: c_int, sig: c_int) -> SysResult {
+    // SAFETY: a null siginfo is read by nobody.
+    unsafe { sys!(libc::SYS_pidfd_send_signal, pidfd as isize, sig, 0, 0) }
+}
+
+/// `write(fd, buf, len)`.
+///
+/// # Safety
+/// `buf` is valid for `len` bytes of reads.
+#[inline]
+pub unsafe fn write(fd: c_int, buf: *const u8, len: usize) -> SysResult {
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_write, fd, buf, len) }
+}
+
+/// `openat(AT_FDCWD, path, flags, 0)`.
+///
+/// # Safety
+/// `path` is NUL-terminated.
+#[inline]
+pub unsafe fn open(path: *const c_char, flags: c_int) -> SysResult {
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_openat, libc::AT_FDCWD as isize, path, flags, 0) }
+}
+
+/// `getdents64(fd, buf, len)`: directory entries into `buf`.
+///
+/// # Safety
+/// `buf` is valid for `len` bytes of writes.
+#[inline]
+pub unsafe fn getdents64(fd: c_int, buf: *mut u8, len: usize) -> SysResult {
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_getdents64, fd, buf, len) }
+}
+
+/// `poll(fds, n, 0)`: which of the fds are open (POLLNVAL marks the closed ones).
+///
+/// # Safety
+/// `fds` points to `n` pollfd structs.
+#[inline]
+pub unsafe fn poll_now(fds: *mut libc::pollfd, n: usize) -> SysResult {
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_poll, fds, n, 0) }
+}
+
+/// The soft RLIMIT_NOFILE (`prlimit64(0, RLIMIT_NOFILE, NULL, &old)`), or `fallback`.
+#[inline]
+pub fn soft_nofile_limit(fallback: u64) -> u64 {
+    let mut old = libc::rlimit64 {
+        rlim_cur: fallback,
+        rlim_max: fallback,
+    };
+    // SAFETY: the kernel writes one rlimit64 into a live local.
+    let r = unsafe {
+        sys!(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            0,
+            &mut old as *mut libc::rlimit64
+        )
+    };
+    match r {
+        Ok(_) => old.rlim_cur,
+        Err(_) => fallback,
+    }
+}

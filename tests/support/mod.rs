@@ -423,3 +423,47 @@ impl Rng {
         self.next() % one_in == 0
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Waiting and signalling by pid: works on every kernel the suites run on (the compat runs
+// emulate kernels without pidfds), and is race-free on a child that is ours and unreaped.
+// ---------------------------------------------------------------------------------------------
+
+/// Waits (bounded) until our child `pid` is in the state `which` (EXITED or STOPPED), without
+/// reaping it. False if the bound passed.
+pub fn wait_unreaped(pid: u32, which: rustix::process::WaitIdOptions, bound: Duration) -> bool {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let pid = Pid::from_raw(pid as i32).expect("a positive pid");
+    let deadline = Instant::now() + bound;
+    loop {
+        match waitid(
+            WaitId::Pid(pid),
+            which | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+        ) {
+            Ok(Some(_)) => return true,
+            Ok(None) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => panic!("waitid({pid:?}): {e}"),
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Sends `sig` to `pid` if `still_ours()` holds once the pid is pinned: through a pidfd where
+/// pidfd_open works, else by number right after the check (old kernels: a test's own children,
+/// not reaped meanwhile by the thread that spawned them, cannot be recycled in between).
+pub fn signal_if(pid: u32, sig: rustix::process::Signal, still_ours: impl Fn() -> bool) -> bool {
+    use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags};
+    let Some(p) = Pid::from_raw(pid as i32) else {
+        return false;
+    };
+    match pidfd_open(p, PidfdFlags::empty()) {
+        Ok(pidfd) => still_ours() && pidfd_send_signal(&pidfd, sig).is_ok(),
+        Err(rustix::io::Errno::NOSYS) | Err(rustix::io::Errno::PERM) => {
+            still_ours() && rustix::process::kill_process(p, sig).is_ok()
+        }
+        Err(_) => false,
+    }
+}
