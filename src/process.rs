@@ -69,12 +69,16 @@ struct Process {
 /// their own handler; polling waitid(WNOHANG) with a growing sleep (CPython's way) wakes late
 /// by up to its sleep, or often. The thread wakes within microseconds of the exit and touches
 /// nothing else. Its price: one small thread per child waited on with a timeout, living until
-/// that child exits (a child that never exits keeps it parked).
+/// that child exits (a child that never exits keeps it parked). Where no thread can be started
+/// (RLIMIT_NPROC counts threads), `wait_timeout` looks again every [`POLL_SLICE`].
 #[derive(Debug, Default)]
 struct ExitWatch {
     exited: Mutex<bool>,
     changed: Condvar,
 }
+
+/// How often `wait_timeout` looks when neither a pidfd nor an exit-watch thread can wake it.
+const POLL_SLICE: Duration = Duration::from_millis(5);
 
 impl ExitWatch {
     fn start(pid: Pid) -> io::Result<Arc<ExitWatch>> {
@@ -198,15 +202,15 @@ impl Process {
                 }
             }
             _ => {
-                let watch = match &self.exit_watch {
-                    Some(w) => Arc::clone(w),
-                    None => {
-                        let w = ExitWatch::start(self.pid())?;
-                        self.exit_watch = Some(Arc::clone(&w));
-                        w
-                    }
-                };
-                watch.sleep(left);
+                if self.exit_watch.is_none() {
+                    self.exit_watch = ExitWatch::start(self.pid()).ok();
+                }
+                match &self.exit_watch {
+                    Some(watch) => watch.sleep(left),
+                    // No thread to be had (RLIMIT_NPROC counts threads too): look again in
+                    // a few milliseconds.
+                    None => std::thread::sleep(left.map_or(POLL_SLICE, |l| l.min(POLL_SLICE))),
+                }
                 Ok(())
             }
         }

@@ -33,8 +33,7 @@ spawn_steps! {
     None,
     ResetSignalHandlers,
     WaitForParent,
-    /// Listing the open fds (/proc/self/fd, or poll where /proc is missing): kernels without
-    /// CLOSE_RANGE_CLOEXEC.
+    /// Finding the open fds with poll: kernels without CLOSE_RANGE_CLOEXEC.
     ListFds,
     /// Marking one listed fd close-on-exec.
     MarkCloexec,
@@ -187,8 +186,8 @@ impl SpawnStep {
             S::Ptrace => ("ptrace", "ptrace(PTRACE_TRACEME)".into()),
             S::WaitForParent => ("read", "wait for the parent".into()),
             S::ListFds => (
-                "getdents64",
-                "list the open fds (/proc/self/fd) to mark them close-on-exec".into(),
+                "poll",
+                format!("find the open fds from {d} to mark them close-on-exec"),
             ),
             S::MarkCloexec => ("fcntl", format!("mark fd {d} close-on-exec")),
             S::CgroupJoin => (

@@ -63,11 +63,10 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
     let report = Report::default();
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
-    child_plan.fd_hiding = if support.close_range_cloexec.works() {
-        FdHiding::CloseRange
-    } else {
-        FdHiding::ListAndMark
-    };
+    if !support.close_range_cloexec.works() && !spec.keep_fds {
+        child_plan.fd_hiding = FdHiding::PollAndMark;
+        child_plan.fd_scan_end = fds::scan_end();
+    }
     let a = &spec.attrs;
     let form = support.clone_form();
     let clone_ns = clone_namespaces(spec, form, &mut child_plan)?;

@@ -17,7 +17,7 @@
 //! | --- | --- | --- |
 //! | 1 | signals: handlers and SIGPIPE to SIG_DFL (all 64 on request; SIG_IGN where asked) | no parent handler may run in the child |
 //! | 2 | wait for the parent (uid/gid maps, cgroup) | later steps act with the mapped ids |
-//! | 2b | fds, before 5.11: mark every fd from 3 up close-on-exec, listed from /proc/self/fd | before chroot and setuid hide /proc/self; the map (13) then clears the flag where it must |
+//! | 2b | fds, before 5.11: mark every open fd from 3 up close-on-exec (found with poll) | before the map (13), which then clears the flag on the program's fds |
 //! | 3-4 | session: setsid, setpgid | decide which terminal signals reach the child |
 //! | 5 | session: TIOCSPGRP on a parent fd | the parent blocked SIGTTOU around the clone: no stop |
 //! | 6 | namespaces: unshare, private remount of / | chroot and credentials then act inside |
@@ -108,10 +108,9 @@ pub fn encode_verdict(f: Option<StepFailure>) -> i64 {
 pub enum FdHiding {
     /// close_range(CLOSE_RANGE_CLOEXEC) on the gaps between kept fds, after the map (5.11+).
     CloseRange,
-    /// Every open fd from 3 up, listed from /proc/self/fd (or found with poll where /proc is
-    /// missing), marked close-on-exec one by one before the map: kernels without
-    /// CLOSE_RANGE_CLOEXEC. Never a loop over RLIMIT_NOFILE while /proc is there.
-    ListAndMark,
+    /// Every open fd from 3 up to `fd_scan_end`, found with poll (256 per call), marked
+    /// close-on-exec one by one before the map: kernels without CLOSE_RANGE_CLOEXEC.
+    PollAndMark,
 }
 
 /// One entry of the fd map: child fd `target` gets parent fd `source` (or is closed).
@@ -189,8 +188,11 @@ pub struct ChildPlan<'a> {
     /// Ranges [lo, hi] to mark close-on-exec: every fd the child should not see (empty: keep
     /// every fd).
     pub close_ranges: &'a [(u32, u32)],
-    /// How they are marked: one close_range per range, or a list of the open fds.
+    /// How they are marked: one close_range per range, or poll and mark.
     pub fd_hiding: FdHiding,
+    /// For `PollAndMark`: fds from 3 below this are looked at (the parent's highest open fd
+    /// plus a margin, computed just before the clone: `spawn::fds::scan_end`).
+    pub fd_scan_end: i32,
     pub noctty: bool,
     /// A child fd (after the fd map) to make the controlling terminal, or -1.
     pub setctty_fd: i32,
@@ -237,7 +239,7 @@ fn fail(plan: &ChildPlan, status_fd: &Cell<i32>, f: StepFailure) -> ! {
 fn run(p: &ChildPlan, handlers_cleared: bool, status_fd: &Cell<i32>) -> StepFailure {
     let prepared = reset_signal_dispositions(p, handlers_cleared)
         .and_then(|()| wait_for_parent(p))
-        .and_then(|()| mark_listed_fds_cloexec(p))
+        .and_then(|()| mark_open_fds_cloexec(p))
         .and_then(|()| join_session(p))
         .and_then(|()| enter_namespaces(p))
         .and_then(|()| set_limits(p))
@@ -331,82 +333,17 @@ fn wait_for_parent(p: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 /// Step 2b (kernels without CLOSE_RANGE_CLOEXEC, before 5.11): mark every open fd from 3 up
-/// close-on-exec; the fd map (step 13) then clears the flag on the fds the program gets. The
-/// list is read here, in the child, from its own copy of the fd table: an fd another thread of
-/// the parent opens after the clone is not in that copy, one opened before is listed, so none
-/// slips through (a list made in the parent before the clone would miss the first kind). Here,
-/// before chroot (which may leave /proc outside the new root) and setuid (after which
-/// /proc/self/fd is no longer ours to read). Without /proc, every fd below the soft
-/// RLIMIT_NOFILE is checked with poll, 256 per call: the cost then grows with that limit.
-fn mark_listed_fds_cloexec(p: &ChildPlan) -> Result<(), StepFailure> {
-    if p.fd_hiding != FdHiding::ListAndMark || p.close_ranges.is_empty() {
+/// close-on-exec; the fd map (step 13) then clears the flag on the fds the program gets. poll
+/// tells which fds below `fd_scan_end` are open (closed ones answer POLLNVAL), 256 per call,
+/// in this child's own copy of the fd table. The parent set the end from its highest open fd
+/// just before the clone, plus a margin for fds other threads open meanwhile (they take the
+/// lowest free numbers). Listing /proc/self/fd here instead would cost 40 us: a new process's
+/// /proc entries are all cold.
+fn mark_open_fds_cloexec(p: &ChildPlan) -> Result<(), StepFailure> {
+    const BATCH: usize = 256;
+    if p.fd_hiding != FdHiding::PollAndMark || p.close_ranges.is_empty() {
         return Ok(());
     }
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-    // SAFETY: a constant NUL-terminated path.
-    match unsafe { raw::open(c"/proc/self/fd".as_ptr(), flags) } {
-        Ok(dir) => {
-            let dir = dir as i32;
-            let marked = mark_fds_in_directory(dir);
-            let _ = raw::close(dir);
-            marked
-        }
-        Err(_) => mark_fds_found_by_poll(),
-    }
-}
-
-/// Marks each fd >= 3 that `dir` (an open /proc/self/fd) lists, except `dir` itself.
-fn mark_fds_in_directory(dir: i32) -> Result<(), StepFailure> {
-    // linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name (NUL-terminated).
-    const NAME: usize = 19;
-    #[repr(C, align(8))]
-    struct Entries([u8; 2048]);
-    let mut buf = Entries([0; 2048]);
-    loop {
-        // SAFETY: the kernel writes at most the buffer's length into it.
-        let n = unsafe { raw::getdents64(dir, buf.0.as_mut_ptr(), buf.0.len()) };
-        let n = match n {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) => return Err(StepFailure::new(Step::ListFds, e)),
-        };
-        let mut at = 0;
-        while let Some(&[l0, l1]) = buf.0.get(at + 16..at + 18) {
-            let len = u16::from_ne_bytes([l0, l1]) as usize;
-            if len == 0 || at + len > n {
-                break;
-            }
-            let name = buf.0.get(at + NAME..at + len).unwrap_or(&[]);
-            if let Some(fd) = decimal_fd(name) {
-                if fd >= 3 && fd != dir {
-                    let r = raw::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC as usize);
-                    check(Step::MarkCloexec, fd, r)?;
-                }
-            }
-            at += len;
-        }
-    }
-}
-
-/// The fd a /proc/self/fd entry names ("17\0..."), or None for ".", ".." or anything else.
-fn decimal_fd(name: &[u8]) -> Option<i32> {
-    let mut fd: i32 = 0;
-    let mut digits = 0;
-    for &c in name.iter().take_while(|&&c| c != 0) {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        fd = fd.checked_mul(10)?.checked_add((c - b'0') as i32)?;
-        digits += 1;
-    }
-    (digits > 0).then_some(fd)
-}
-
-/// No /proc: poll tells which fds below the soft RLIMIT_NOFILE are open (the closed ones
-/// answer POLLNVAL), 256 per call; each open one from 3 up is marked.
-fn mark_fds_found_by_poll() -> Result<(), StepFailure> {
-    const BATCH: usize = 256;
-    let limit = raw::soft_nofile_limit(1024).min(i32::MAX as u64) as i32;
     let unused = libc::pollfd {
         fd: -1,
         events: 0,
@@ -414,8 +351,8 @@ fn mark_fds_found_by_poll() -> Result<(), StepFailure> {
     };
     let mut fds = [unused; BATCH];
     let mut first: i32 = 3;
-    while first < limit {
-        let n = ((limit - first) as usize).min(BATCH);
+    while first < p.fd_scan_end {
+        let n = ((p.fd_scan_end - first) as usize).min(BATCH);
         for (i, slot) in fds.iter_mut().take(n).enumerate() {
             *slot = libc::pollfd {
                 fd: first + i as i32,

@@ -192,10 +192,16 @@ static PROBE_RUNS: AtomicU32 = AtomicU32::new(0);
 /// spawn should fail with that errno at its clone step (the real clone would too).
 pub fn support() -> Result<Support, i32> {
     if !PROBED.load(Ordering::Acquire) {
-        // Two threads may probe at once: they find the same answers and store the same values.
-        let found = probe()?;
-        store(&found);
-        PROBED.store(true, Ordering::Release);
+        // One probe at a time: threads spawning at once wait for the first one's answers.
+        static PROBING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = PROBING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !PROBED.load(Ordering::Acquire) {
+            let found = probe()?;
+            store(&found);
+            PROBED.store(true, Ordering::Release);
+        }
     }
     Ok(cached())
 }

@@ -458,26 +458,6 @@ pub unsafe fn write(fd: c_int, buf: *const u8, len: usize) -> SysResult {
     unsafe { sys!(libc::SYS_write, fd, buf, len) }
 }
 
-/// `openat(AT_FDCWD, path, flags, 0)`.
-///
-/// # Safety
-/// `path` is NUL-terminated.
-#[inline]
-pub unsafe fn open(path: *const c_char, flags: c_int) -> SysResult {
-    // SAFETY: forwarded contract.
-    unsafe { sys!(libc::SYS_openat, libc::AT_FDCWD as isize, path, flags, 0) }
-}
-
-/// `getdents64(fd, buf, len)`: directory entries into `buf`.
-///
-/// # Safety
-/// `buf` is valid for `len` bytes of writes.
-#[inline]
-pub unsafe fn getdents64(fd: c_int, buf: *mut u8, len: usize) -> SysResult {
-    // SAFETY: forwarded contract.
-    unsafe { sys!(libc::SYS_getdents64, fd, buf, len) }
-}
-
 /// `poll(fds, n, 0)`: which of the fds are open (POLLNVAL marks the closed ones).
 ///
 /// # Safety
@@ -486,27 +466,4 @@ pub unsafe fn getdents64(fd: c_int, buf: *mut u8, len: usize) -> SysResult {
 pub unsafe fn poll_now(fds: *mut libc::pollfd, n: usize) -> SysResult {
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_poll, fds, n, 0) }
-}
-
-/// The soft RLIMIT_NOFILE (`prlimit64(0, RLIMIT_NOFILE, NULL, &old)`), or `fallback`.
-#[inline]
-pub fn soft_nofile_limit(fallback: u64) -> u64 {
-    let mut old = libc::rlimit64 {
-        rlim_cur: fallback,
-        rlim_max: fallback,
-    };
-    // SAFETY: the kernel writes one rlimit64 into a live local.
-    let r = unsafe {
-        sys!(
-            libc::SYS_prlimit64,
-            0,
-            libc::RLIMIT_NOFILE,
-            0,
-            &mut old as *mut libc::rlimit64
-        )
-    };
-    match r {
-        Ok(_) => old.rlim_cur,
-        Err(_) => fallback,
-    }
 }

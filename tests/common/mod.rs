@@ -90,3 +90,20 @@ pub fn open_pty() -> (std::os::fd::OwnedFd, std::fs::File) {
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
+
+/// What the kernel profile this run is under takes away (scripts/test.sh runs the suites under
+/// `forkexec-emulate 3.10|4.18|5.4|docker`), or None on the real kernel.
+pub fn emulated_lacks() -> Option<forkexec_emulate::Lacks> {
+    forkexec_emulate::Profile::from_env().map(|p| p.lacks())
+}
+
+/// Asserts that spawning `cmd` fails with EINVAL and a message naming the feature and the
+/// kernel that added it (`needs`, e.g. "time namespaces need Linux 5.6").
+pub fn assert_refused_as_too_old(cmd: &mut Command, needs: &str) {
+    let err = cmd
+        .spawn()
+        .expect_err("a feature this kernel lacks must be refused");
+    assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+    assert!(err.to_string().contains(needs), "{err}");
+    println!("refused as expected: {err}");
+}
