@@ -88,11 +88,19 @@ impl ExitWatch {
             .name("forkexec-exit-watch".into())
             .stack_size(64 * 1024)
             .spawn(move || {
-                // Returns at the exit, or with ECHILD once the Child reaped it first.
-                while let Err(rustix::io::Errno::INTR) = waitid(
-                    WaitId::Pid(pid),
-                    WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
-                ) {}
+                // Returns at the exit, or with ECHILD once the Child reaped it first. A traced
+                // child's ptrace-stops show here too (any thread of the tracer's process sees
+                // them) and, not consumed, again: look again a little later.
+                loop {
+                    let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+                    match waitid(WaitId::Pid(pid), options) {
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Ok(Some(st)) if !(st.exited() || st.killed() || st.dumped()) => {
+                            std::thread::sleep(POLL_SLICE)
+                        }
+                        _ => break,
+                    }
+                }
                 *theirs.exited.lock().unwrap_or_else(PoisonError::into_inner) = true;
                 theirs.changed.notify_all();
             })?;

@@ -61,11 +61,17 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     // What this kernel can do: probed at the first spawn of the process, read from a cache after.
     let support = features::support()
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
+    // Without close_range, the fds the child must look at, listed as late as possible.
+    let candidates = match support.close_range_cloexec.works() || spec.keep_fds {
+        true => None,
+        false => Some(fds::close_on_exec_candidates()),
+    };
     let report = Report::default();
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
-    if !support.close_range_cloexec.works() && !spec.keep_fds {
+    if let Some(c) = &candidates {
         child_plan.fd_hiding = FdHiding::PollAndMark;
-        child_plan.fd_scan_end = fds::scan_end();
+        child_plan.fd_candidates = &c.numbers;
+        child_plan.fd_scan_below = c.below;
     }
     let a = &spec.attrs;
     let form = support.clone_form();

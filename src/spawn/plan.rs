@@ -176,7 +176,8 @@ pub(crate) fn child_plan<'a>(
         close_ranges: &fds.close_ranges,
         // The spawn sets the method the kernel supports (`sys::features`).
         fd_hiding: FdHiding::CloseRange,
-        fd_scan_end: 0,
+        fd_candidates: &[],
+        fd_scan_below: 0,
         noctty: a.noctty,
         setctty_fd: a.setctty_fd.unwrap_or(-1),
         no_new_privs: a.no_new_privs,

@@ -108,8 +108,9 @@ pub fn encode_verdict(f: Option<StepFailure>) -> i64 {
 pub enum FdHiding {
     /// close_range(CLOSE_RANGE_CLOEXEC) on the gaps between kept fds, after the map (5.11+).
     CloseRange,
-    /// Every open fd from 3 up to `fd_scan_end`, found with poll (256 per call), marked
-    /// close-on-exec one by one before the map: kernels without CLOSE_RANGE_CLOEXEC.
+    /// The open fds among `fd_candidates` (or below `fd_scan_below`), found with poll (256
+    /// per call), marked close-on-exec one by one before the map: kernels without
+    /// CLOSE_RANGE_CLOEXEC.
     PollAndMark,
 }
 
@@ -190,9 +191,11 @@ pub struct ChildPlan<'a> {
     pub close_ranges: &'a [(u32, u32)],
     /// How they are marked: one close_range per range, or poll and mark.
     pub fd_hiding: FdHiding,
-    /// For `PollAndMark`: fds from 3 below this are looked at (the parent's highest open fd
-    /// plus a margin, computed just before the clone: `spawn::fds::scan_end`).
-    pub fd_scan_end: i32,
+    /// For `PollAndMark`: the fds to look at, listed by the parent just before the clone (its
+    /// open fds and the lowest free numbers: `spawn::fds::close_on_exec_candidates`)...
+    pub fd_candidates: &'a [i32],
+    /// ...or, where /proc could not be listed (no candidates), every fd from 3 below this.
+    pub fd_scan_below: i32,
     pub noctty: bool,
     /// A child fd (after the fd map) to make the controlling terminal, or -1.
     pub setctty_fd: i32,
@@ -334,43 +337,49 @@ fn wait_for_parent(p: &ChildPlan) -> Result<(), StepFailure> {
 
 /// Step 2b (kernels without CLOSE_RANGE_CLOEXEC, before 5.11): mark every open fd from 3 up
 /// close-on-exec; the fd map (step 13) then clears the flag on the fds the program gets. poll
-/// tells which fds below `fd_scan_end` are open (closed ones answer POLLNVAL), 256 per call,
-/// in this child's own copy of the fd table. The parent set the end from its highest open fd
-/// just before the clone, plus a margin for fds other threads open meanwhile (they take the
-/// lowest free numbers). Listing /proc/self/fd here instead would cost 40 us: a new process's
-/// /proc entries are all cold.
+/// tells which candidates are open in this child's own copy of the fd table (closed ones answer
+/// POLLNVAL), 256 per call. The parent listed them just before the clone: its open fds, and the
+/// 64 lowest free numbers, where fds other threads open meanwhile land. Listing /proc/self/fd
+/// here instead would cost ~40 us: a new process's /proc entries are all cold.
 fn mark_open_fds_cloexec(p: &ChildPlan) -> Result<(), StepFailure> {
-    const BATCH: usize = 256;
     if p.fd_hiding != FdHiding::PollAndMark || p.close_ranges.is_empty() {
         return Ok(());
     }
+    if p.fd_candidates.is_empty() {
+        mark_open_among(3..p.fd_scan_below.max(3))
+    } else {
+        mark_open_among(p.fd_candidates.iter().copied())
+    }
+}
+
+/// Polls `numbers`, 256 at a time, and marks each open one close-on-exec.
+fn mark_open_among(mut numbers: impl Iterator<Item = i32>) -> Result<(), StepFailure> {
+    const BATCH: usize = 256;
     let unused = libc::pollfd {
         fd: -1,
         events: 0,
         revents: 0,
     };
     let mut fds = [unused; BATCH];
-    let mut first: i32 = 3;
-    while first < p.fd_scan_end {
-        let n = ((p.fd_scan_end - first) as usize).min(BATCH);
-        for (i, slot) in fds.iter_mut().take(n).enumerate() {
-            *slot = libc::pollfd {
-                fd: first + i as i32,
-                ..unused
-            };
+    loop {
+        let mut n = 0;
+        for (slot, fd) in fds.iter_mut().zip(numbers.by_ref()) {
+            *slot = libc::pollfd { fd, ..unused };
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
         }
         // SAFETY: `n` initialised pollfds in a live local array.
         let r = unsafe { raw::poll_now(fds.as_mut_ptr(), n) };
-        check(Step::ListFds, first, r)?;
+        check(Step::ListFds, fds.first().map_or(0, |f| f.fd), r)?;
         for slot in fds.iter().take(n) {
             if slot.revents & libc::POLLNVAL == 0 {
                 let r = raw::fcntl(slot.fd, libc::F_SETFD, libc::FD_CLOEXEC as usize);
                 check(Step::MarkCloexec, slot.fd, r)?;
             }
         }
-        first += n as i32;
     }
-    Ok(())
 }
 
 /// Steps 3-5: Session and group first: they decide which terminal signals reach the child. Then the
