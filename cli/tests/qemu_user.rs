@@ -105,6 +105,19 @@ fn step_errors_come_back_under_qemu() {
 }
 
 #[test]
+fn new_namespaces_on_the_clone_are_refused_with_the_reason_under_qemu() {
+    let Some(out) = run_under_qemu(&["--clone-ns", "uts", "--", "true"]) else {
+        return;
+    };
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(126), "{err}");
+    assert!(
+        err.contains("runs every clone as a fork") && err.contains("(EINVAL)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn fds_under_qemu_are_only_stdio_and_the_mapped_ones() {
     if !cfg!(target_arch = "x86_64") {
         return;

@@ -62,10 +62,8 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     let support = features::support()
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
     // Without close_range, the fds the child must look at, listed as late as possible.
-    let candidates = match support.close_range_cloexec.works() || spec.keep_fds {
-        true => None,
-        false => Some(fds::close_on_exec_candidates()),
-    };
+    let candidates = (!support.close_range_cloexec.works() && !spec.keep_fds)
+        .then(fds::close_on_exec_candidates);
     let report = Report::default();
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
     if let Some(c) = &candidates {
