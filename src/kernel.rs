@@ -15,6 +15,9 @@ pub struct SpawnSupport {
     pub clone: &'static str,
     /// Whether the clone shares memory and suspends the parent (no page-table copy).
     pub vfork_class: bool,
+    /// What the kernel answered to clone3 with CLONE_CLEAR_SIGHAND: `works`, or e.g.
+    /// `refused (EPERM: a seccomp filter?)`.
+    pub clone3_answer: String,
     /// `CLONE_PIDFD`, `pidfd_open` or `none` (then waits and signals go by pid).
     pub pidfd: &'static str,
     /// `waitid(P_PIDFD)` or `waitid(P_PID)`.
@@ -30,13 +33,14 @@ impl fmt::Display for SpawnSupport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({}), pidfd: {}, wait: {}, signals: {}, close-on-exec: {}",
+            "{} ({}; clone3 {}), pidfd: {}, wait: {}, signals: {}, close-on-exec: {}",
             self.clone,
             if self.vfork_class {
                 "vfork-class, no page-table copy"
             } else {
                 "fork-like"
             },
+            self.clone3_answer,
             self.pidfd,
             self.wait,
             self.signal,
@@ -64,6 +68,7 @@ pub fn spawn_support() -> Result<SpawnSupport, crate::Errno> {
             CloneForm::ForkLike => "fork",
         },
         vfork_class: s.clone_form() != CloneForm::ForkLike,
+        clone3_answer: s.clone3.describe(),
         pidfd,
         wait: if has_pidfd && s.waitid_pidfd.works() {
             "waitid(P_PIDFD)"

@@ -37,6 +37,13 @@ fn the_probe_chooses_the_fallbacks_the_kernel_needs() {
         "{p}: clone3 is refused, clone(2) must be used"
     );
     assert!(s.vfork_class, "{p}: still vfork-class");
+    let errno = match lacks.clone3 {
+        Some(libc::ENOSYS) => "ENOSYS",
+        Some(libc::EINVAL) => "EINVAL",
+        Some(libc::EPERM) => "EPERM: a seccomp filter?",
+        other => panic!("{p}: clone3 answer {other:?}"),
+    };
+    assert!(s.clone3_answer.contains(errno), "{p}: {}", s.clone3_answer);
     let pidfd = match (lacks.clone_pidfd, lacks.pidfd_open) {
         (false, _) => "CLONE_PIDFD",
         (true, false) => "pidfd_open",
