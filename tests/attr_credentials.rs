@@ -95,10 +95,12 @@ fn make_chroot() -> tempfile::TempDir {
             files.push(word.into());
         }
     }
+    let mut copies = Vec::new();
     for f in files {
         let dest = dir.path().join(f.strip_prefix("/").unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(&f, &dest).unwrap();
+        copies.push(dest);
     }
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -107,7 +109,30 @@ fn make_chroot() -> tempfile::TempDir {
     }
     std::fs::write(dir.path().join("marker"), "inside").unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
+    copies.push(bin.join("sh"));
+    for f in &copies {
+        wait_until_no_writer(f);
+    }
     dir
+}
+
+/// Waits until nothing holds `path` open for writing, so that exec'ing it (or mapping it as
+/// the program's interpreter) cannot fail with ETXTBSY: a child another test thread spawns while we copy the file inherits our writable fd
+/// (close-on-exec) until its own exec, a few microseconds later. A read lease is granted only
+/// when the file has no writer.
+fn wait_until_no_writer(path: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap();
+    for _ in 0..5000 {
+        // SAFETY: fcntl lease operations on an fd we own.
+        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) } == 0 {
+            // SAFETY: as above: give the lease back.
+            unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("{} stayed open for writing", path.display());
 }
 
 #[test]
