@@ -31,6 +31,9 @@ pub struct RunArgs {
     /// Report ENOEXEC for such a PROGRAM instead of running it under /bin/sh (the default).
     #[arg(long, overrides_with = "shell_fallback")]
     no_shell_fallback: bool,
+    /// Say on stderr how this kernel is used to spawn: clone form, pidfd, close-on-exec method.
+    #[arg(long)]
+    verbose: bool,
     #[command(flatten)]
     attrs: Box<crate::run_attrs::AttrArgs>,
     /// The program and its arguments.
@@ -74,6 +77,12 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(c) => c,
         Err(msg) => return usage_error(&msg),
     };
+    if a.verbose {
+        match forkexec::kernel::spawn_support() {
+            Ok(s) => eprintln!("forkexec: spawning with {s}"),
+            Err(e) => eprintln!("forkexec: the kernel probe failed: {e}"),
+        }
+    }
     let waited = match cmd.spawn() {
         Ok(child) if a.attrs.ptrace => wait_traced(child),
         Ok(mut child) => child.wait(),

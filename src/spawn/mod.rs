@@ -18,8 +18,9 @@ use crate::process::Child;
 use crate::quoting::quote;
 use crate::stdio::Stdio;
 use crate::step::{SpawnStep, StepContext, StepFailure};
-use crate::sys::child_sequence::{ChildPlan, Report};
-use crate::sys::clone::CloneRequest;
+use crate::sys::child_sequence::{ChildPlan, FdHiding, Report};
+use crate::sys::clone::{CloneForm, CloneRequest};
+use crate::sys::features;
 use crate::sys::launch;
 use fds::FdPlan;
 use spec::{PreExecHooks, Spec};
@@ -56,27 +57,61 @@ fn spawn_prepared(
 ) -> Result<Child> {
     let target = &spec.target.as_ref().expect("exec_target set it").target;
     let (fds, parent_ends) = fd_plan(spec, defaults)?;
+
+    // What this kernel can do: probed at the first spawn of the process, read from a cache after.
+    let support = features::support()
+        .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
+    // Without close_range, the fds the child must look at, listed as late as possible.
+    let candidates = (!support.close_range_cloexec.works() && !spec.keep_fds)
+        .then(fds::close_on_exec_candidates);
     let report = Report::default();
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, own_pid(spec));
+    if let Some(c) = &candidates {
+        child_plan.fd_hiding = FdHiding::PollAndMark;
+        child_plan.fd_candidates = &c.numbers;
+        child_plan.fd_scan_below = c.below;
+    }
     let a = &spec.attrs;
+    let form = support.clone_form();
+    let clone_ns = clone_namespaces(spec, form, &mut child_plan)?;
     let cgroup = match &a.cgroup {
         Some(dir) => Some(open_cgroup(spec, dir)?),
         None => None,
     };
-    let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty();
+    // CLONE_INTO_CGROUP (clone3, Linux 5.7) starts the child in the cgroup; elsewhere the
+    // parent writes the child's pid into cgroup.procs while the child waits, before any step
+    // of its own (the same pause the user-namespace maps use).
+    let cgroup_at_clone =
+        cgroup.is_some() && form == CloneForm::Clone3 && features::into_cgroup().works();
+    let join_cgroup = a.cgroup.as_ref().filter(|_| !cgroup_at_clone);
+    let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty() || join_cgroup.is_some();
     let req = CloneRequest {
-        extra_flags: a.clone_ns as u64,
+        form,
+        extra_flags: clone_ns as u64,
         vfork: !needs_release,
-        cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
+        pidfd: support.pidfd_from_clone(),
+        cgroup_fd: cgroup
+            .as_ref()
+            .filter(|_| cgroup_at_clone)
+            .map(|f| f.as_raw_fd()),
+    };
+    let mut before_release = |pid| {
+        if let Some(dir) = join_cgroup {
+            join_cgroup_procs(dir, pid)
+                .map_err(|errno| StepFailure::new(SpawnStep::CgroupJoin, errno))?;
+        }
+        id_maps::write_id_maps(a, pid)
+            .map_err(|errno| StepFailure::new(SpawnStep::UserNamespaceMaps, errno))
     };
     let mut launch_once = |p: &mut ChildPlan| {
         if !hooks.0.is_empty() {
-            launch::spawn_fork(p, &mut |/* in the forked child */| run_hooks(hooks))
-        } else if needs_release {
-            launch::spawn_release(p, &req, &mut |pid| id_maps::write_id_maps(a, pid))
-        } else {
-            launch::spawn_vfork(p, &req)
+            // pre_exec closures need a forked child (std's contract); validation refused what
+            // only a clone can do (namespaces at clone, a cgroup), so nothing waits on a release.
+            return launch::spawn_fork(p, &support, &mut || run_hooks(hooks));
         }
+        let release: Option<launch::BeforeRelease<'_>> =
+            needs_release.then_some(&mut before_release);
+        launch::spawn(p, &req, &support, release)
     };
     let mut launched = launch_once(&mut child_plan);
     // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
@@ -93,6 +128,7 @@ fn spawn_prepared(
         launched = launch_once(&mut child_plan);
     }
     drop(fds); // closes the child's ends of pipes and /dev/null in the parent
+    drop(cgroup);
     match launched {
         Ok(s) => Ok(Child::new(
             s.pid,
@@ -210,6 +246,48 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
     describe_failure(spec, f)
 }
 
+/// The namespace flags the clone carries. A time namespace needs clone3 (CLONE_NEWTIME is 0x80,
+/// inside clone(2)'s exit-signal byte); without clone3 the child unshares it instead, which
+/// its execve then enters (the kernel moves an exec'ing task into its time namespace for
+/// children). Where clone runs fork-like (qemu-user), namespace flags are refused on the clone
+/// itself: the error says so before anything is created.
+fn clone_namespaces(spec: &Spec, form: CloneForm, plan: &mut ChildPlan) -> Result<i32> {
+    let flags = spec.attrs.clone_ns;
+    if flags == 0 {
+        return Ok(0);
+    }
+    if form == CloneForm::ForkLike {
+        let names = crate::attr::namespace_names(flags);
+        return Err(Error::step(
+            &spec.program,
+            ErrorStage::Parent,
+            "clone",
+            format!(
+                "clone into new namespaces ({names}): this environment runs every clone as a \
+                 fork (qemu-user does) and refuses namespace flags on it; use \
+                 unshare_namespaces where the namespace allows"
+            ),
+            libc::EINVAL,
+        ));
+    }
+    if form == CloneForm::Clone && flags & libc::CLONE_NEWTIME != 0 {
+        plan.unshare_flags |= libc::CLONE_NEWTIME;
+        return Ok(flags & !libc::CLONE_NEWTIME);
+    }
+    Ok(flags)
+}
+
+/// Moves `pid` into the cgroup v2 directory `dir` by writing its pid to cgroup.procs.
+fn join_cgroup_procs(dir: &std::path::Path, pid: i32) -> std::result::Result<(), i32> {
+    use std::io::Write;
+    let errno = |e: std::io::Error| e.raw_os_error().unwrap_or(libc::EIO);
+    let mut procs = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.procs"))
+        .map_err(errno)?;
+    procs.write_all(pid.to_string().as_bytes()).map_err(errno)
+}
+
 /// Opens what fds 0-2 need (pipes, /dev/null) and adds them to `fds`; returns the parent's
 /// ends of the pipes.
 fn stdio_fds(
@@ -299,11 +377,20 @@ fn describe_failure(spec: &Spec, f: StepFailure) -> Error {
         program: &program,
         cwd: spec.cwd.as_ref().map(|(_, c)| quote(c.as_bytes())),
         chroot: a.chroot.as_ref().map(|c| quote(c.as_bytes())),
+        cgroup: a.cgroup.as_ref().map(|c| quote(c.as_os_str().as_bytes())),
         groups: a.groups.as_deref(),
         namespace_names: crate::attr::namespace_names,
         rlimit_name: crate::attr::rlimit_name,
     };
-    let (name, action) = f.step.describe(f.detail, &cx);
+    let (name, mut action) = f.step.describe(f.detail, &cx);
+    // The clone's own namespace flags are not in the failure: give them for the hint.
+    let detail = match f.step {
+        SpawnStep::Clone => a.clone_ns as i64,
+        _ => f.detail,
+    };
+    if let Some(hint) = f.step.kernel_hint(detail, f.errno) {
+        action = format!("{action} ({hint})");
+    }
     let stage = if f.step.is_parent_side() {
         ErrorStage::Parent
     } else {

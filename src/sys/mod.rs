@@ -4,7 +4,8 @@
 //! here imports them back (only the shared step vocabulary, `crate::step`).
 //!
 //! - [`raw`]: syscalls issued directly (no libc, no errno), safe for the child side;
-//! - [`clone`]: clone3/clone with the child on its own stack;
+//! - [`features`]: what this kernel or sandbox supports, probed once and cached;
+//! - [`clone`]: clone3, clone or a fork (the form the probe chose), the child on its own stack;
 //! - [`stack`]: the per-thread cached child stack;
 //! - [`child_sequence`]: the ordered, allocation-free steps between clone and exec;
 //! - [`launch`]: the parent's side of a spawn (clone, wait for the exec, read the report);
@@ -12,7 +13,7 @@
 //! - [`inherited`]: fds known only by number (validation, the CLI through `crate::fd`);
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
 //! - [`jump`]: the loader's trampoline into a new program;
-//! - [`signals`]: sending any signal number through a pidfd or to a group;
+//! - [`signals`]: sending any signal number through a pidfd, to a pid or to a group;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`terminal`]: taking the terminal back after a foreground child;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);
@@ -25,6 +26,7 @@ pub mod child_sequence;
 pub mod clone;
 pub mod cptr;
 pub mod exec_loop;
+pub mod features;
 pub mod inherited;
 #[cfg(target_arch = "x86_64")]
 pub mod jump;

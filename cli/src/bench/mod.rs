@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Do not pin the benchmark to one CPU (pinned figures are steadier on small VMs).
     #[arg(long)]
     no_pin: bool,
+    /// Answer like an older kernel or sandbox (3.10, 4.18, 5.4, docker; seccomp profiles of
+    /// forkexec-emulate), to measure forkexec's fallbacks on this machine.
+    #[arg(long, value_name = "PROFILE")]
+    emulate_kernel: Option<forkexec_emulate::Profile>,
 }
 
 #[derive(Serialize, Clone)]
@@ -117,6 +121,9 @@ pub fn run(a: BenchArgs) -> i32 {
 }
 
 fn run_inner(a: BenchArgs) -> Result<(), String> {
+    if let Some(p) = a.emulate_kernel {
+        forkexec_emulate::install(p).map_err(|e| format!("--emulate-kernel {p}: {e}"))?;
+    }
     let sizes: Vec<u64> = a
         .rss
         .iter()
@@ -221,6 +228,16 @@ fn run_inner(a: BenchArgs) -> Result<(), String> {
         }
     }
     bar.finish_and_clear();
+    // The kernel-feature probe runs once per process, never per spawn: say how often it ran.
+    eprintln!(
+        "forkexec spawned with {}; kernel probe runs: {} for {} measured forkexec spawns",
+        forkexec::kernel::spawn_support().map_or_else(|e| e.to_string(), |s| s.to_string()),
+        forkexec::kernel::probe_runs(),
+        rows.iter()
+            .filter(|r| r.method == "forkexec")
+            .map(|r| r.runs)
+            .sum::<usize>()
+    );
     let checks = checks(&rows);
     let report = Report {
         results: rows,
