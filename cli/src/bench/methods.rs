@@ -1,8 +1,8 @@
 //! The spawn methods the benchmark compares. Each spawns the target once and waits for it.
 //!
 //! forkexec and std are called through their safe APIs. The reference methods (posix_spawn,
-//! fork+execve, the C vfork floor, std's fork path via pre_exec) need raw libc calls: that is
-//! the only unsafe code in the CLI, and it lives here.
+//! fork+execve, the two C floors, std's fork path via pre_exec) need raw libc calls: with the
+//! ballast's mapping (ballast.rs), that is the only unsafe code in the CLI, and it lives here.
 
 use super::scenarios::StdSteps;
 use std::ffi::CString;
@@ -18,16 +18,18 @@ pub enum Method {
     PosixSpawn,
     ForkExec,
     VforkExec,
+    VforkPidfd,
 }
 
 impl Method {
-    pub const ALL: [Method; 6] = [
+    pub const ALL: [Method; 7] = [
         Method::Forkexec,
         Method::Std,
         Method::StdPreExec,
         Method::PosixSpawn,
         Method::ForkExec,
         Method::VforkExec,
+        Method::VforkPidfd,
     ];
 
     pub fn id(self) -> &'static str {
@@ -38,6 +40,20 @@ impl Method {
             Method::PosixSpawn => "posix_spawn",
             Method::ForkExec => "fork_exec",
             Method::VforkExec => "vfork_exec",
+            Method::VforkPidfd => "vfork_pidfd",
+        }
+    }
+
+    /// What the method is, for the table's legend and the plot.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Forkexec => "forkexec",
+            Method::Std => "std (posix_spawn path)",
+            Method::StdPreExec => "std with pre_exec (fork path)",
+            Method::PosixSpawn => "posix_spawn (glibc)",
+            Method::ForkExec => "fork + execve",
+            Method::VforkExec => "vfork + execve in C (bare floor)",
+            Method::VforkPidfd => "clone3 vfork + pidfd in C (fair floor)",
         }
     }
 
@@ -52,6 +68,13 @@ extern "C" {
         argv: *const *const c_char,
         envp: *const *const c_char,
     ) -> libc::pid_t;
+    fn forkexec_bench_vfork_pidfd(
+        path: *const c_char,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+        stack: *mut libc::c_void,
+        stack_size: libc::size_t,
+    ) -> libc::c_int;
     static environ: *const *const c_char;
 }
 
@@ -62,7 +85,12 @@ pub struct Spawner {
     argv: [*const c_char; 2],
     forkexec: forkexec::Command,
     std: std::process::Command,
+    /// The fair floor's child stack (only vfork_pidfd uses it), one per spawner and so per thread.
+    floor_stack: Vec<u8>,
 }
+
+/// The fair floor's child needs a few hundred bytes; forkexec's cached stack is 128 KiB.
+const FLOOR_STACK: usize = 64 * 1024;
 
 impl Spawner {
     /// A spawner of `program` by `method`, forkexec configured by `configure`, std's fork
@@ -81,12 +109,18 @@ impl Spawner {
             add_std_steps(&mut std, std_steps);
         }
         let argv = [path.as_ptr(), std::ptr::null()];
+        let floor_stack = if method == Method::VforkPidfd {
+            vec![0u8; FLOOR_STACK]
+        } else {
+            Vec::new()
+        };
         Spawner {
             method,
             path,
             argv,
             forkexec: fe,
             std,
+            floor_stack,
         }
     }
 
@@ -146,6 +180,27 @@ impl Spawner {
                 }
                 wait_ok(pid)
             }
+            Method::VforkPidfd => {
+                // SAFETY: path, argv and environ are valid NUL-terminated data; the stack is this
+                // spawner's own, and the C function returns only after the child exec'd or exited
+                // (CLONE_VFORK), so no child runs on it afterwards.
+                let status = unsafe {
+                    forkexec_bench_vfork_pidfd(
+                        self.path.as_ptr(),
+                        self.argv.as_ptr(),
+                        environ,
+                        self.floor_stack.as_mut_ptr().cast(),
+                        self.floor_stack.len(),
+                    )
+                };
+                if status < 0 {
+                    return Err(format!(
+                        "vfork_pidfd: {}",
+                        std::io::Error::from_raw_os_error(-status)
+                    ));
+                }
+                check(status == 0, "child")
+            }
         }
     }
 }
@@ -176,17 +231,49 @@ fn wait_ok(pid: libc::pid_t) -> Result<(), String> {
     )
 }
 
-/// Pins this thread (and the children it spawns) to one CPU, for stable figures.
-pub fn pin_to_cpu(cpu: usize) -> std::io::Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error());
+/// The CPUs this thread may run on (its affinity mask).
+#[derive(Clone, Copy)]
+pub struct CpuSet(libc::cpu_set_t);
+
+impl CpuSet {
+    /// This thread's current mask.
+    pub fn current() -> std::io::Result<CpuSet> {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; the kernel fills it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(CpuSet(set))
         }
     }
-    Ok(())
+
+    /// The lowest CPU in the set.
+    pub fn first(&self) -> Option<usize> {
+        // SAFETY: CPU_ISSET reads inside the set for indexes below CPU_SETSIZE.
+        (0..libc::CPU_SETSIZE as usize).find(|&c| unsafe { libc::CPU_ISSET(c, &self.0) })
+    }
+
+    /// The set holding only `cpu`.
+    pub fn only(cpu: usize) -> CpuSet {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            CpuSet(set)
+        }
+    }
+
+    /// Restricts this thread (and the children it spawns from now on) to the set.
+    pub fn apply(&self) -> std::io::Result<()> {
+        // SAFETY: a valid cpu_set_t of the size passed.
+        let rc =
+            unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
 }
 
 /// Gives std's Command a pre_exec closure doing the scenario's steps with raw libc calls on
