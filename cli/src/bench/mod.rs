@@ -10,6 +10,7 @@
 
 mod ballast;
 mod coordinator;
+mod cpus;
 mod methods;
 mod plan;
 mod plot;

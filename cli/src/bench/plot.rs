@@ -114,6 +114,7 @@ fn latency_panel<'a>(area: &Area<'a>, scenario: &str, rows: &[&Row]) -> Drawn<'a
         )?;
     chart
         .configure_mesh()
+        .disable_x_mesh()
         .light_line_style(BLACK.mix(0.04))
         .x_desc("parent resident size")
         .y_desc("microseconds (log scale)")
@@ -143,6 +144,7 @@ fn rate_panel<'a>(area: &Area<'a>, mib: u64, rows: &[&Row]) -> Drawn<'a> {
         .build_cartesian_2d(categories(threads.len()).into_segmented(), 0.0..hi)?;
     chart
         .configure_mesh()
+        .disable_x_mesh()
         .light_line_style(BLACK.mix(0.04))
         .x_desc("threads spawning at once")
         .y_desc("spawns/s")

@@ -83,6 +83,15 @@ pub fn render_text(r: &Report) -> String {
         "program {} | kernel {} | {} CPUs | load {:.2} before, {:.2} after | {:.0} s",
         c.program, c.kernel, c.cpus, c.load_before, c.load_after, c.seconds
     );
+    if c.load_before.max(c.load_after) >= c.cpus as f64 / 2.0 {
+        let _ = writeln!(
+            out,
+            "note: the machine was busy (load {:.1} on {} CPUs): other work shows in the figures, \
+             most in the means and tails; measure again when it is quiet",
+            c.load_before.max(c.load_after),
+            c.cpus
+        );
+    }
     let latency: Vec<&Row> = r.results.iter().filter(|x| x.threads.is_none()).collect();
     if !latency.is_empty() {
         let _ = writeln!(

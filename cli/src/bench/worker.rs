@@ -11,7 +11,8 @@
 //! and the coordinator's stderr, so a `--target` that reads or prints cannot disturb it.
 
 use super::ballast::Ballast;
-use super::methods::{CpuSet, Method, Spawner};
+use super::cpus::CpuSet;
+use super::methods::{Method, Spawner};
 use super::protocol::{Reply, Request, Setup};
 use super::scenarios::{self, Scenario};
 use std::io::{BufRead, BufReader, Write};
