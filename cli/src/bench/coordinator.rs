@@ -11,12 +11,20 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
-/// A latency batch: at most this many spawns ...
-const BATCH_RUNS: usize = 100;
+/// A latency batch: at most this many timed spawns ...
+const BATCH_RUNS: usize = 200;
 /// ... or this long, then the next cell's turn.
 const BATCH_MS: u64 = 50;
-/// A throughput turn.
+/// A throughput turn, timed.
 const THREAD_SLICE_MS: u64 = 500;
+/// Untimed spawns of the same cell before each timed batch or slice. A spawn leaves work the
+/// kernel does later (RCU frees of page tables and namespaces, workqueue items); without this,
+/// each cell would pay for the cell before it. Measured: userns@0 120 us after a batch of forks
+/// of an 8 GiB parent, 208 us after a batch of userns forks, 180 us after its own kind (its
+/// steady state); with 20 ms of warm-up 172 and 184, with 100 ms 186 and 184.
+const WARM_UP_MS: u64 = 30;
+/// Cells whose spawns take this long skip the warm-up (one spawn already amortises the rest).
+const SLOW_SPAWN: Duration = Duration::from_millis(1);
 
 /// A worker process and the two ends of its protocol.
 struct WorkerProcess {
@@ -94,8 +102,8 @@ struct LatencyCell {
     method: Method,
     samples: Vec<Duration>,
     spent: Duration,
-    /// The last batch was fast enough for cold caches to matter: warm up first.
-    warm_up: bool,
+    /// Its spawns are slow (a fork of a big parent): no warm-up needed.
+    slow: bool,
     done: bool,
 }
 
@@ -104,6 +112,8 @@ struct RateCell {
     worker: usize,
     method: Method,
     threads: usize,
+    /// Its spawns are slow (a fork of a big parent): no warm-up needed.
+    slow: bool,
     samples: Vec<Duration>,
     elapsed: Duration,
     done: bool,
@@ -129,7 +139,7 @@ pub fn measure(plan: &Plan, dir: &TargetDir) -> Result<Report, String> {
                 method,
                 samples: Vec::new(),
                 spent: Duration::ZERO,
-                warm_up: true,
+                slow: false,
                 done: false,
             });
         }
@@ -138,6 +148,7 @@ pub fn measure(plan: &Plan, dir: &TargetDir) -> Result<Report, String> {
                 worker,
                 method,
                 threads,
+                slow: false,
                 samples: Vec::new(),
                 elapsed: Duration::ZERO,
                 done: false,
@@ -280,15 +291,14 @@ impl Cell for LatencyCell {
             cell: self.index,
             max_runs: BATCH_RUNS.min(plan.runs - self.samples.len()),
             max_ms: BATCH_MS,
-            warm_up: self.warm_up,
+            warm_up_ms: if self.slow { 0 } else { WARM_UP_MS },
         };
         let Reply::Samples { ns } = w.ask(&request)? else {
             return Err("worker: unexpected reply".into());
         };
         let batch: Vec<Duration> = ns.into_iter().map(Duration::from_nanos).collect();
         self.spent += batch.iter().sum::<Duration>();
-        // A spawn of a millisecond or more does not notice cold caches: no extra spawn.
-        self.warm_up = batch.iter().min() < Some(&Duration::from_millis(1));
+        self.slow = batch.iter().min() >= Some(&SLOW_SPAWN);
         self.samples.extend(batch);
         self.done = self.samples.len() >= plan.runs || self.spent >= plan.budget;
         Ok(self.done)
@@ -314,6 +324,7 @@ impl Cell for RateCell {
         let request = Request::Throughput {
             method: self.method.id().to_string(),
             threads: self.threads,
+            warm_up_ms: if self.slow { 0 } else { WARM_UP_MS },
             ms: (left.as_millis() as u64).clamp(1, THREAD_SLICE_MS),
         };
         let Reply::Throughput { elapsed_ns, ns, .. } = w.ask(&request)? else {

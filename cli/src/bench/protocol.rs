@@ -20,18 +20,20 @@ pub struct Setup {
 
 #[derive(Serialize, Deserialize)]
 pub enum Request {
-    /// Time up to `max_runs` spawns of cell `cell`, stopping after `max_ms`; first one untimed
-    /// spawn if `warm_up` (after another worker ran, the first spawn finds cold caches).
+    /// Time up to `max_runs` spawns of cell `cell`, stopping after `max_ms`, after spawning
+    /// untimed for `warm_up_ms` (see the coordinator's WARM_UP_MS).
     Latency {
         cell: usize,
         max_runs: usize,
         max_ms: u64,
-        warm_up: bool,
+        warm_up_ms: u64,
     },
-    /// `threads` threads each spawning `plain` by `method` in a loop for `ms` milliseconds.
+    /// `threads` threads each spawning `plain` by `method` in a loop: untimed for `warm_up_ms`,
+    /// then timed for `ms` milliseconds.
     Throughput {
         method: String,
         threads: usize,
+        warm_up_ms: u64,
         ms: u64,
     },
 }

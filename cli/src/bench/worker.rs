@@ -142,13 +142,14 @@ impl Worker {
                 cell,
                 max_runs,
                 max_ms,
-                warm_up,
+                warm_up_ms,
             } => {
                 let s = self
                     .spawners
                     .get_mut(cell)
                     .ok_or_else(|| format!("no cell {cell}"))?;
-                if warm_up {
+                let warm_until = Instant::now() + Duration::from_millis(warm_up_ms);
+                while Instant::now() < warm_until {
                     s.spawn_and_wait()?;
                 }
                 let slice = Duration::from_millis(max_ms);
@@ -167,26 +168,32 @@ impl Worker {
             Request::Throughput {
                 method,
                 threads,
+                warm_up_ms,
                 ms,
             } => {
                 let method =
                     Method::from_id(&method).ok_or_else(|| format!("unknown method {method}"))?;
                 let plain = self.plain.as_ref().ok_or("threads not set up")?;
-                throughput(plain, method, threads, Duration::from_millis(ms), self.free)
+                let warm_up = Duration::from_millis(warm_up_ms);
+                let slice = Duration::from_millis(ms);
+                throughput(plain, method, threads, warm_up, slice, self.free)
             }
         }
     }
 }
 
-/// `threads` threads, unpinned, each warm, then all spawning from one barrier for `slice`.
+/// `threads` threads, unpinned, spawning untimed for `warm_up`, then all from one barrier for
+/// `slice`.
 fn throughput(
     plain: &Scenario,
     method: Method,
     threads: usize,
+    warm_up: Duration,
     slice: Duration,
     free: CpuSet,
 ) -> Result<Reply, String> {
     let start = Barrier::new(threads + 1);
+    let warm_until = Instant::now() + warm_up;
     let (results, elapsed) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -202,7 +209,10 @@ fn throughput(
                                 &*plain.forkexec,
                                 &plain.std_steps,
                             );
-                            s.spawn_and_wait().map(|()| s)
+                            while Instant::now() < warm_until {
+                                s.spawn_and_wait()?;
+                            }
+                            Ok(s)
                         });
                     // Everyone meets the barrier, failed or not, so nobody waits forever.
                     start.wait();
