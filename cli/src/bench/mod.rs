@@ -47,8 +47,8 @@ pub struct BenchArgs {
     /// At most this many measured spawns per method, scenario and size.
     #[arg(long, default_value_t = 2000)]
     runs: usize,
-    /// At most this many seconds of spawning per method, scenario and size (the fork methods at
-    /// large sizes stop here).
+    /// At most this many seconds of timed spawning per method, scenario and size (the fork
+    /// methods at large sizes stop here).
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Seconds each thread count runs per method and size in the threads scenario.
