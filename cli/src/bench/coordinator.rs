@@ -18,10 +18,10 @@ const BATCH_MS: u64 = 50;
 /// A throughput turn, timed.
 const THREAD_SLICE_MS: u64 = 500;
 /// Untimed spawns of the same cell before each timed batch or slice. A spawn leaves work the
-/// kernel does later (RCU frees of page tables and namespaces, workqueue items); without this,
-/// each cell would pay for the cell before it. Measured: userns@0 120 us after a batch of forks
-/// of an 8 GiB parent, 208 us after a batch of userns forks, 180 us after its own kind (its
-/// steady state); with 20 ms of warm-up 172 and 184, with 100 ms 186 and 184.
+/// kernel does later (namespaces torn down through RCU and workqueues); without this, each cell
+/// would pay for the cell before it. Measured with forkexec's userns cells at 0 and 8 GiB, each
+/// after std_pre_exec's userns cell of the other size: 120 and 208 us without a warm-up, 172
+/// and 184 with 20 ms, 186 and 184 with 100 ms; 180 each when no other cell runs between them.
 const WARM_UP_MS: u64 = 30;
 /// Cells whose spawns take this long skip the warm-up (one spawn already amortises the rest).
 const SLOW_SPAWN: Duration = Duration::from_millis(1);
