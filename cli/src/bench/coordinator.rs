@@ -155,16 +155,24 @@ pub fn measure(plan: &Plan, dir: &TargetDir) -> Result<Report, String> {
             });
         }
     }
-    let bar = indicatif::ProgressBar::new((latency.len() + rates.len()) as u64);
+    // In percent of each cell's share, so the bar moves with every turn (the cells of a
+    // round-robin all finish near the end).
+    let bar = indicatif::ProgressBar::new(100 * (latency.len() + rates.len()) as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+        indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {elapsed} {msg}")
             .unwrap_or(indicatif::ProgressStyle::default_bar()),
     );
     let largest = plan.sizes.last().copied().unwrap_or(0);
     bar.set_message(format!("touching {}", sizes::size_name(largest)));
     let mut workers = start_workers(plan, dir, &cells)?;
-    round_robin(plan, &mut workers, &mut latency, &bar)?;
-    round_robin(plan, &mut workers, &mut rates, &bar)?;
+    round_robin(plan, &mut workers, &mut latency, &bar, 0)?;
+    round_robin(
+        plan,
+        &mut workers,
+        &mut rates,
+        &bar,
+        100 * latency.len() as u64,
+    )?;
     bar.finish_and_clear();
     drop(workers);
 
@@ -249,8 +257,10 @@ trait Cell {
     fn done(&self) -> bool;
     /// What the progress bar says during its turn.
     fn label(&self, size: &str) -> String;
-    /// One turn: a batch from its worker, kept; true when that completes the cell.
-    fn turn(&mut self, w: &mut WorkerProcess, plan: &Plan) -> Result<bool, String>;
+    /// How much of its share it has had, 0 to 1.
+    fn progress(&self, plan: &Plan) -> f64;
+    /// One turn: a batch from its worker, kept; it may complete the cell.
+    fn turn(&mut self, w: &mut WorkerProcess, plan: &Plan) -> Result<(), String>;
 }
 
 /// Turns for every cell of every size in order, again and again, until all are done.
@@ -259,14 +269,18 @@ fn round_robin<C: Cell>(
     workers: &mut [WorkerProcess],
     cells: &mut [C],
     bar: &indicatif::ProgressBar,
+    bar_start: u64,
 ) -> Result<(), String> {
     while cells.iter().any(|c| !c.done()) {
-        for c in cells.iter_mut().filter(|c| !c.done()) {
-            let w = &mut workers[c.worker()];
-            bar.set_message(c.label(&sizes::size_name(w.mib)));
-            if c.turn(w, plan)? {
-                bar.inc(1);
+        for i in 0..cells.len() {
+            if cells[i].done() {
+                continue;
             }
+            let w = &mut workers[cells[i].worker()];
+            bar.set_message(cells[i].label(&sizes::size_name(w.mib)));
+            cells[i].turn(w, plan)?;
+            let had: f64 = cells.iter().map(|c| c.progress(plan).min(1.0)).sum();
+            bar.set_position(bar_start + (100.0 * had) as u64);
         }
     }
     Ok(())
@@ -285,8 +299,13 @@ impl Cell for LatencyCell {
         format!("{} {size} {}", self.scenario, self.method.id())
     }
 
+    fn progress(&self, plan: &Plan) -> f64 {
+        let runs = self.samples.len() as f64 / plan.runs as f64;
+        runs.max(self.spent.as_secs_f64() / plan.budget.as_secs_f64())
+    }
+
     /// Up to BATCH_RUNS spawns or BATCH_MS; done at `--runs` spawns or `--seconds` spent.
-    fn turn(&mut self, w: &mut WorkerProcess, plan: &Plan) -> Result<bool, String> {
+    fn turn(&mut self, w: &mut WorkerProcess, plan: &Plan) -> Result<(), String> {
         let request = Request::Latency {
             cell: self.index,
             max_runs: BATCH_RUNS.min(plan.runs - self.samples.len()),
@@ -301,7 +320,7 @@ impl Cell for LatencyCell {
         self.slow = batch.iter().min() >= Some(&SLOW_SPAWN);
         self.samples.extend(batch);
         self.done = self.samples.len() >= plan.runs || self.spent >= plan.budget;
-        Ok(self.done)
+        Ok(())
     }
 }
 
@@ -318,8 +337,12 @@ impl Cell for RateCell {
         format!("threads x{} {size} {}", self.threads, self.method.id())
     }
 
+    fn progress(&self, plan: &Plan) -> f64 {
+        self.elapsed.as_secs_f64() / plan.thread_budget.as_secs_f64()
+    }
+
     /// A slice of THREAD_SLICE_MS at most; done after `--thread-seconds`.
-    fn turn(&mut self, w: &mut WorkerProcess, plan: &Plan) -> Result<bool, String> {
+    fn turn(&mut self, w: &mut WorkerProcess, plan: &Plan) -> Result<(), String> {
         let left = plan.thread_budget.saturating_sub(self.elapsed);
         let request = Request::Throughput {
             method: self.method.id().to_string(),
@@ -334,7 +357,7 @@ impl Cell for RateCell {
         self.samples
             .extend(ns.into_iter().map(Duration::from_nanos));
         self.done = self.elapsed >= plan.thread_budget;
-        Ok(self.done)
+        Ok(())
     }
 }
 
