@@ -1,4 +1,5 @@
-// Builds the benchmark's C floor (raw vfork + execve); see src/bench/floor.c.
+// Builds the benchmark's C floors (bare vfork + execve, and forkexec's system calls);
+// see src/bench/floor.c.
 fn main() {
     println!("cargo:rerun-if-changed=src/bench/floor.c");
     cc::Build::new()
