@@ -4,25 +4,34 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod bench;
+mod completions;
+mod credential_flags;
 mod environment;
 mod explain;
 mod load;
+mod man_page;
+mod namespace_flags;
+mod rlimit_flags;
 mod run;
 mod run_attrs;
+mod status_channel;
+mod supervisor;
+mod user_database;
 
 use clap::{Parser, Subcommand};
 
 /// Unix process creation and execution: spawn, explain exec failures, benchmark spawners.
 #[derive(Parser)]
 #[command(name = "forkexec", version, about)]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Commands,
 }
 
 #[derive(Subcommand)]
 enum Commands {
-    /// Spawn PROGRAM with attributes, wait, and exit with its status (128+N if killed by N).
+    /// Spawn PROGRAM with attributes, forward signals to it, wait, and exit with its status
+    /// (128+N if killed by N).
     Run(run::RunArgs),
     /// Predict what execve of PROGRAM would do, and why it would fail.
     Explain(explain::ExplainArgs),
@@ -30,6 +39,10 @@ enum Commands {
     Load(load::LoadArgs),
     /// Benchmark spawn+wait for forkexec and other spawners.
     Bench(bench::BenchArgs),
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page of forkexec, or of one subcommand, in roff (man -l -).
+    Man(man_page::ManArgs),
 }
 
 fn main() {
@@ -39,6 +52,8 @@ fn main() {
         Commands::Explain(a) => explain::run(a),
         Commands::Load(a) => load::run(a),
         Commands::Bench(a) => bench::run(a),
+        Commands::Completions(a) => completions::run(a),
+        Commands::Man(a) => man_page::run(a),
     };
     std::process::exit(code);
 }
