@@ -90,8 +90,8 @@ pub struct AttrArgs {
     /// ignored, as nohup(1) expects, except SIGPIPE, which is always reset).
     #[arg(long)]
     reset_ignored_signals: bool,
-    /// Set no_new_privs before exec (setpriv --no-new-privs).
-    #[arg(long)]
+    /// Set no_new_privs before exec (setpriv --no-new-privs / --nnp).
+    #[arg(long, visible_alias = "nnp")]
     no_new_privs: bool,
     /// Child fd N gets this process's fd M; swaps and cycles are handled (Go: Files;
     /// command-fds). Repeatable.
