@@ -1,7 +1,7 @@
 //! `forkexec completions SHELL`: a completion script generated from the clap definitions
 //! (clap_complete), so it always knows every flag of this very binary.
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
 #[derive(Args, Debug)]
@@ -12,7 +12,7 @@ pub struct CompletionsArgs {
 }
 
 pub fn run(a: CompletionsArgs) -> i32 {
-    let mut cmd = crate::Cli::command();
+    let mut cmd = crate::definition(None);
     clap_complete::generate(a.shell, &mut cmd, "forkexec", &mut std::io::stdout());
     0
 }

@@ -2,7 +2,7 @@
 //! (clap_mangen), in roff on stdout: `forkexec man | man -l -`, or install it as
 //! forkexec.1 / forkexec-run.1.
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use std::io::Write;
 
 #[derive(Args, Debug)]
@@ -12,7 +12,7 @@ pub struct ManArgs {
 }
 
 pub fn run(a: ManArgs) -> i32 {
-    let mut top = crate::Cli::command();
+    let mut top = crate::definition(None);
     top.build();
     let page = match &a.subcommand {
         None => top,
