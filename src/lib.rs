@@ -50,6 +50,7 @@
 //!
 //! `sys` is the only place with `unsafe`; the rest of the crate is `#![deny(unsafe_code)]`.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod attr;
 mod command;

@@ -1,10 +1,10 @@
 //! Starting inside a cgroup v2 directory (clone3 CLONE_INTO_CGROUP), read from the child's
 //! /proc/self/cgroup.
 
-mod common;
-use common::{is_root, skip};
+mod support;
 use forkexec::{Command, ErrorKind};
 use std::path::PathBuf;
+use support::{is_root, skip};
 
 /// The cgroup2 mount point and this process's cgroup path under it.
 fn our_cgroup() -> Option<(PathBuf, String)> {

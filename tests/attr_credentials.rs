@@ -1,8 +1,8 @@
 //! Credentials and chroot, read from the child's /proc/self/status and filesystem view.
 
-mod common;
-use common::{is_root, probe, sh, skip, status_field};
+mod support;
 use forkexec::{Command, ErrorKind};
+use support::{is_root, probe, sh, skip, status_field};
 
 #[test]
 fn uid_gid_and_groups_are_set_in_the_child() {
@@ -59,7 +59,7 @@ fn a_root_parent_drops_supplementary_groups_unless_told_to_keep_them() {
 fn a_failing_setgid_names_the_step_and_errno() {
     // In a new user namespace without maps, gid 4242 does not exist: setgid fails (EINVAL)
     // inside the child, after the clone; the error names the step, the id and the errno.
-    if !common::userns_available() {
+    if !support::userns_available() {
         return skip("user namespaces are not available");
     }
     let err = Command::new("id")

@@ -1,11 +1,11 @@
 //! The fd map: each child fd must end up on the right file, whatever the collisions between
 //! parent fd numbers and child fd numbers. Read from the child's /proc/self/fd links.
 
-mod common;
-use common::{probe, sh, skip};
+mod support;
 use forkexec::Command;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
+use support::{probe, sh, skip};
 
 /// `n` temp files and an open fd on each.
 fn files(n: usize) -> (tempfile::TempDir, Vec<(PathBuf, OwnedFd)>) {
@@ -122,7 +122,7 @@ fn close_fd_closes_an_inherited_stdio_fd() {
 fn the_fd_map_on_the_user_namespace_path() {
     // The release path keeps a status pipe open until exec; targets over every low fd
     // number must not close it early (the parent would reuse the child's stack).
-    if !common::userns_available() {
+    if !support::userns_available() {
         return skip("user namespaces are not available");
     }
     let (_d, f) = files(1);

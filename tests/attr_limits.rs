@@ -1,11 +1,11 @@
 //! Resource limits, umask, nice and scheduling policy, read from the child (ulimit, umask,
 //! /proc/self/limits, /proc/self/stat fields 19 nice and 41 policy).
 
-mod common;
-use common::{is_root, probe, sh, stat_field};
+mod support;
 use forkexec::attr::limits::{parse_rlimit, UNLIMITED};
 use forkexec::attr::Resource;
 use forkexec::{Command, ErrorKind};
+use support::{is_root, probe, sh, stat_field};
 
 #[test]
 fn rlimits_are_set_in_the_child() {
@@ -21,7 +21,7 @@ fn rlimits_are_set_in_the_child() {
 fn rlimit_by_number_and_unlimited() {
     let (_, hard) = Resource::FSIZE.current();
     if hard != UNLIMITED {
-        return common::skip("RLIMIT_FSIZE hard limit is not unlimited here");
+        return support::skip("RLIMIT_FSIZE hard limit is not unlimited here");
     }
     let out = probe(
         Command::new("grep")
@@ -59,7 +59,7 @@ fn prlimit_specs_parse_like_prlimit() {
 #[test]
 fn raising_a_hard_limit_without_privilege_names_the_limit() {
     if is_root() {
-        return common::skip("root may raise hard limits");
+        return support::skip("root may raise hard limits");
     }
     let (_, hard) = Resource::NOFILE.current();
     let err = Command::new("true")

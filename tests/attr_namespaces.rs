@@ -1,8 +1,8 @@
 //! Namespaces, read from the child's /proc/self/ns/* links, uid_map/gid_map, `id` and its pid.
 
-mod common;
-use common::{is_root, probe, sh, skip, userns_available};
+mod support;
 use forkexec::{Command, ErrorKind};
+use support::{is_root, probe, sh, skip, userns_available};
 
 fn our_ns(kind: &str) -> String {
     std::fs::read_link(format!("/proc/self/ns/{kind}"))

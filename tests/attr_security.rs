@@ -1,12 +1,12 @@
 //! no_new_privs, ambient capabilities, PTRACE_TRACEME and the parent-death signal, read from
 //! the child's /proc/self/status (NoNewPrivs, Cap*, TracerPid) and its fate.
 
-mod common;
-use common::{is_root, probe, skip, status_field};
+mod support;
 use forkexec::attr::Capability;
 use forkexec::Command;
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
+use support::{is_root, probe, skip, status_field};
 
 fn child_status(cmd: &mut Command) -> String {
     probe(cmd.arg("/proc/self/status"))
@@ -129,13 +129,13 @@ fn pdeathsig_does_not_fire_while_the_spawning_thread_lives() {
 #[test]
 fn pdeathsig_in_a_new_pid_namespace() {
     // getppid() is 0 there; the parent check must not mistake that for a dead parent.
-    if !common::userns_available() {
+    if !support::userns_available() {
         return skip("user namespaces are not available");
     }
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
     let out = probe(
-        common::sh("echo $PPID")
+        support::sh("echo $PPID")
             .clone_namespaces("user,pid")
             .uid_map((0, uid, 1))
             .gid_map((0, gid, 1))

@@ -1,13 +1,13 @@
 //! Session, process group and terminal attributes, read from the child's /proc/self/stat
 //! (field 5 pgrp, 6 session, 7 tty_nr, 8 tpgid), and Child::kill_group reaching grandchildren.
 
-mod common;
-use common::{open_pty, probe, stat_field};
+mod support;
 use forkexec::{Command, Stdio};
 use std::io::{BufRead, BufReader};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
+use support::{open_pty, probe, stat_field};
 
 fn stat_of(cmd: &mut Command) -> String {
     cmd.arg("/proc/self/stat");

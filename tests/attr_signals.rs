@@ -3,10 +3,10 @@
 //! One test function: it changes this process's own dispositions and mask (which all test
 //! threads share) and must not race with another test reading them.
 
-mod common;
-use common::{probe, status_field};
+mod support;
 use forkexec::attr::{Signal, SignalSet};
 use forkexec::{Command, ErrorKind};
+use support::{probe, status_field};
 
 fn sigs(status: &str, field: &str) -> u64 {
     u64::from_str_radix(status_field(status, field), 16).unwrap()

@@ -3,9 +3,9 @@
 //! fresh pid namespace, /proc/sys/kernel/ns_last_pid (the last pid that namespace handed out)
 //! does not move while every refusal is tried, and does move for a control spawn.
 
-mod common;
-use common::{skip, userns_available};
+mod support;
 use forkexec::{Command, ErrorKind};
+use support::{skip, userns_available};
 
 /// Each case: a command with a bad attribute set, and a phrase its error must contain.
 fn cases() -> Vec<(Command, &'static str)> {

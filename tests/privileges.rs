@@ -29,7 +29,7 @@ fn child_status(cmd: &mut Command) -> String {
 }
 
 fn field(status: &str, key: &str) -> String {
-    status_field(status, key).unwrap_or_else(|| panic!("no {key} in {status}"))
+    status_field(status, key).to_string()
 }
 
 /// Dropping to 65534 (uid and gid, groups [] or implicitly dropped) leaves no capability in

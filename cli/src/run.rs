@@ -9,7 +9,6 @@ use crate::status_channel::StatusChannel;
 use crate::supervisor::{exit_code, signal_child, Forwarder};
 use clap::Args;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 
 /// The flags of `run`, which `exec` shares (refusing those that need a new process).
 #[derive(Args, Debug)]
@@ -80,15 +79,8 @@ impl RunArgs {
             cmd.env_remove(name);
         }
         for kv in &self.env {
-            let bytes = kv.as_bytes();
-            let eq = bytes
-                .iter()
-                .position(|&b| b == b'=')
-                .ok_or_else(|| format!("--env {kv:?}: expected K=V"))?;
-            cmd.env(
-                OsStr::from_bytes(&bytes[..eq]),
-                OsStr::from_bytes(&bytes[eq + 1..]),
-            );
+            let (key, value) = crate::environment::parse_assignment(kv)?;
+            cmd.env(key, value);
         }
         if let Some(a0) = &self.arg0 {
             cmd.arg0(a0);

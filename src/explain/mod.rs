@@ -7,7 +7,7 @@ pub mod json;
 pub mod text;
 
 use crate::model::binfmt::elf;
-use crate::model::plan::{show, ExecPlan, Format, Outcome};
+use crate::model::plan::{show, signal_name, ExecPlan, Format, Outcome, SIGSEGV};
 use crate::model::stack::{self, HostAux, StackLayout};
 
 /// The one-line verdict: `runs /usr/bin/python3 via #! /usr/bin/env python3`,
@@ -15,15 +15,21 @@ use crate::model::stack::{self, HostAux, StackLayout};
 pub fn verdict(plan: &ExecPlan) -> String {
     match plan.outcome {
         Outcome::Fails(e) => format!("fails with {}: {}", e.name(), plan.reason),
-        Outcome::Killed(_) => format!(
+        Outcome::Killed(SIGSEGV) => format!(
             "passes the point of no return and is killed by SIGSEGV: {}",
             plan.reason
         ),
+        Outcome::Killed(sig) => format!("is killed by {}: {}", signal_name(sig), plan.reason),
         Outcome::Runs => {
+            // Without an ELF step (a file the model could not read), the last file it knows.
+            let last_known = || match plan.chain.last().map(|s| &s.format) {
+                Some(Format::Misc(h)) => show(&h.interpreter),
+                _ => show(&plan.path),
+            };
             let program = plan
                 .final_elf()
                 .map(|(p, _)| show(p))
-                .unwrap_or_else(|| show(&plan.path));
+                .unwrap_or_else(last_known);
             let mut vias = Vec::new();
             for s in &plan.chain {
                 match &s.format {
@@ -56,7 +62,12 @@ pub fn verdict(plan: &ExecPlan) -> String {
                     show(name)
                 ));
             }
-            line
+            if plan.verified {
+                line
+            } else {
+                // The notes say what could not be checked.
+                format!("most likely {line}")
+            }
         }
     }
 }

@@ -203,3 +203,158 @@ impl FileSystem for HostFileSystem {
             .unwrap_or(65536)
     }
 }
+
+/// A made-up filesystem for asking the model about files that do not exist: the test double
+/// beside [`HostFileSystem`], used by the model's unit tests, the fuzz targets and anyone who
+/// wants a prediction for a hypothetical system.
+///
+/// Paths are taken literally (no symlinks, no `..`); relative paths and `.` are looked up as
+/// given (the cwd is `.`, a directory). Every proper prefix of a file's path is a directory
+/// (mode 0755, root's), so `/bin/a` makes `/bin` and `/` exist; a file used as a directory
+/// gives ENOTDIR. The first file added has inode 1, the next 2, and so on.
+#[derive(Debug, Default)]
+pub struct MemoryFileSystem {
+    files: std::collections::HashMap<Vec<u8>, (FileFacts, Vec<u8>)>,
+    next_ino: u64,
+    misc: Vec<MiscHandler>,
+    busy: Vec<u64>,
+    largest_read: std::cell::Cell<usize>,
+}
+
+impl MemoryFileSystem {
+    /// An empty filesystem (only `/` and `.`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a regular file owned by `uid` (group `uid`) with permission bits `mode` and
+    /// content `bytes`; returns its inode number.
+    pub fn add(&mut self, path: &[u8], mode: u32, uid: u32, bytes: &[u8]) -> u64 {
+        self.next_ino += 1;
+        let facts = FileFacts {
+            dev: 1,
+            ino: self.next_ino,
+            kind: FileKind::Regular,
+            mode,
+            uid,
+            gid: uid,
+            size: bytes.len() as u64,
+            noexec: false,
+            nosuid: false,
+        };
+        self.insert(path, facts, bytes)
+    }
+
+    /// Adds a file with exactly these facts (kind, owner, mount flags) and content; returns
+    /// its inode number.
+    pub fn insert(&mut self, path: &[u8], facts: FileFacts, bytes: &[u8]) -> u64 {
+        let ino = facts.ino;
+        self.files.insert(path.to_vec(), (facts, bytes.to_vec()));
+        ino
+    }
+
+    /// Marks the file with inode `ino` as open for writing by some process (exec gives
+    /// ETXTBSY).
+    pub fn set_open_for_writing(&mut self, ino: u64) {
+        self.busy.push(ino);
+    }
+
+    /// The registered binfmt_misc handlers, in the order the kernel tries them.
+    pub fn set_binfmt_misc(&mut self, handlers: Vec<MiscHandler>) {
+        self.misc = handlers;
+    }
+
+    /// The largest `len` any [`FileSystem::read_at`] call asked for: the kernel never reads
+    /// more than 64 KiB of a file at once during execve, so neither should the model.
+    pub fn largest_read(&self) -> usize {
+        self.largest_read.get()
+    }
+
+    fn directory() -> FileFacts {
+        FileFacts {
+            dev: 1,
+            ino: 0,
+            kind: FileKind::Directory,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            noexec: false,
+            nosuid: false,
+        }
+    }
+}
+
+impl FileSystem for MemoryFileSystem {
+    fn lookup(&self, path: &[u8]) -> Result<FileFacts, Errno> {
+        if path.is_empty() {
+            return Err(Errno(libc::ENOENT));
+        }
+        if let Some((f, _)) = self.files.get(path) {
+            return Ok(f.clone());
+        }
+        if path == b"." || path == b"/" {
+            return Ok(Self::directory());
+        }
+        // A file on the way makes the rest unreachable; a prefix of a file's path is a
+        // directory.
+        for (i, _) in path.iter().enumerate().filter(|&(_, &c)| c == b'/') {
+            if let Some((f, _)) = self.files.get(&path[..i]) {
+                if f.kind != FileKind::Directory {
+                    return Err(Errno(libc::ENOTDIR));
+                }
+            }
+        }
+        let dir = path.strip_suffix(b"/").unwrap_or(path);
+        let is_prefix = self
+            .files
+            .keys()
+            .any(|k| k.len() > dir.len() && k.starts_with(dir) && k[dir.len()] == b'/');
+        if is_prefix {
+            return Ok(Self::directory());
+        }
+        Err(Errno(libc::ENOENT))
+    }
+
+    fn read_at(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        self.largest_read.set(self.largest_read.get().max(len));
+        let (_, b) = self.files.get(path).ok_or(Errno(libc::ENOENT))?;
+        let start = offset.min(b.len() as u64) as usize;
+        let end = start.saturating_add(len).min(b.len());
+        Ok(b[start..end].to_vec())
+    }
+
+    fn open_for_writing(&self, _dev: u64, ino: u64) -> bool {
+        self.busy.contains(&ino)
+    }
+
+    fn binfmt_misc(&self) -> Vec<MiscHandler> {
+        self.misc.clone()
+    }
+
+    fn mmap_min_addr(&self) -> u64 {
+        65536
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_filesystem_walks_like_a_tree() {
+        let mut fs = MemoryFileSystem::new();
+        assert_eq!(fs.add(b"/bin/a", 0o755, 0, b"x"), 1);
+        assert_eq!(fs.add(b"/x/b", 0o644, 1000, b"yy"), 2);
+        assert_eq!(fs.lookup(b"/bin/a").map(|f| f.size), Ok(1));
+        assert_eq!(fs.lookup(b"/bin").map(|f| f.kind), Ok(FileKind::Directory));
+        assert_eq!(fs.lookup(b"/").map(|f| f.kind), Ok(FileKind::Directory));
+        assert_eq!(fs.lookup(b"/bi"), Err(Errno(libc::ENOENT)));
+        assert_eq!(fs.lookup(b"/bin/a/x"), Err(Errno(libc::ENOTDIR)));
+        assert_eq!(fs.lookup(b""), Err(Errno(libc::ENOENT)));
+        assert_eq!(fs.read_at(b"/x/b", 1, 10), Ok(b"y".to_vec()));
+        assert_eq!(fs.largest_read(), 10);
+        fs.set_open_for_writing(2);
+        assert!(fs.open_for_writing(1, 2) && !fs.open_for_writing(1, 1));
+    }
+}

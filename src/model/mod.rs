@@ -6,20 +6,24 @@
 //! - [`plan`]: the whole exec as the caller meets it: path walk, permissions, noexec, ETXTBSY,
 //!   argument copying, the chain of interpreters, and failures after the point of no return;
 //! - [`stack`]: the initial stack the program would see (argc, argv, envp, auxv, strings);
-//! - [`filesystem`] and [`writers`]: the only places that read the system (read-only).
+//! - [`filesystem`] and [`writers`]: the only places that read the system (read-only), and
+//!   [`MemoryFileSystem`], a made-up filesystem to ask the model about (tests and fuzzing use it);
+//! - [`elf_builder`]: small x86-64 ELF files written from scratch, for tests, fuzz seeds and the
+//!   benchmark's program.
 //!
 //! The input is an [`ExecInput`] value, so the model can be asked about any argv, environment,
 //! working directory, credentials and stack limit; [`ExecInput::from_current_process`] fills
 //! the last three from the calling process.
 
 pub mod binfmt;
+pub mod elf_builder;
 pub mod filesystem;
 pub mod limits;
 pub mod plan;
 pub mod stack;
 pub mod writers;
 
-pub use filesystem::{FileSystem, HostFileSystem};
+pub use filesystem::{FileSystem, HostFileSystem, MemoryFileSystem};
 pub use plan::{evaluate, evaluate_search, ExecPlan, Outcome};
 
 use std::path::PathBuf;

@@ -26,8 +26,20 @@ use crate::exec::{Candidates, SearchRules};
 
 /// The kernel's limit on format rewrites: rounds 0..=5 run, the next is ELOOP.
 pub const MAX_REWRITE_DEPTH: usize = 5;
-/// SIGSEGV.
+/// SIGSEGV: what kills an exec that fails after the point of no return.
 pub const SIGSEGV: i32 = libc::SIGSEGV;
+/// SIGBUS: what kills a program whose file is shorter than its segments when it touches a
+/// missing page.
+pub const SIGBUS: i32 = libc::SIGBUS;
+
+/// The name of a signal the model predicts (`"SIGSEGV"`, `"SIGBUS"`).
+pub fn signal_name(sig: i32) -> String {
+    match sig {
+        SIGSEGV => "SIGSEGV".to_string(),
+        SIGBUS => "SIGBUS".to_string(),
+        n => format!("signal {n}"),
+    }
+}
 
 /// What the exec does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +48,8 @@ pub enum Outcome {
     Runs,
     /// execve returns -1 with this errno; the caller goes on.
     Fails(Errno),
-    /// The exec passes the point of no return and the process is killed by this signal.
+    /// The process is killed by this signal: SIGSEGV when the exec fails after its point of
+    /// no return, SIGBUS when the program starts in a page its truncated file does not have.
     Killed(i32),
 }
 
@@ -93,6 +106,10 @@ pub struct ElfStep {
     pub interpreter: Option<Vec<u8>>,
     /// The interpreter's header and program headers, when read.
     pub interpreter_elf: Option<(ElfHeader, Vec<ProgramHeader>)>,
+    /// The file's size in bytes.
+    pub file_size: u64,
+    /// The PT_INTERP file's size in bytes (0 without one).
+    pub interpreter_size: u64,
     /// The file is setuid/setgid and the mount honours it.
     pub setuid: Option<u32>,
     /// Likewise for setgid.
@@ -137,6 +154,10 @@ pub struct ExecPlan {
     /// When the program that runs is `env NAME ...`: NAME and where env's own PATH search
     /// (with the new environment's PATH) will find it.
     pub env_target: Option<(Vec<u8>, Option<Vec<u8>>)>,
+    /// False when a file the kernel would read could not be read here (an execute-only file,
+    /// or the interpreter a binfmt_misc handler opened at registration and that is gone from
+    /// its path): the outcome is then the most likely one, not a certain one.
+    pub verified: bool,
 }
 
 impl ExecPlan {
@@ -184,7 +205,7 @@ fn fail(errno: i32, reason: String) -> Failure {
     }
 }
 
-/// Why a path walk failed, in words.
+/// Why a path walk failed, in words (EACCES: [`Evaluator::walk_denied`]).
 fn walk_reason(what: &str, path: &[u8], errno: i32) -> String {
     match errno {
         libc::ENOENT if path.is_empty() => format!("{what} is the empty path"),
@@ -198,9 +219,6 @@ fn walk_reason(what: &str, path: &[u8], errno: i32) -> String {
         ),
         libc::ELOOP => format!(
             "{what} cannot be reached: too many symbolic links on its path (a loop?)"
-        ),
-        libc::EACCES => format!(
-            "{what} cannot be reached: a directory on its path is not searchable (no x bit for you)"
         ),
         e => format!("{what} cannot be opened: {}", Errno(e)),
     }
@@ -251,6 +269,9 @@ struct Evaluator<'a> {
     /// Bytes of strings on the new stack so far.
     used: u64,
     handlers: Option<Vec<MiscHandler>>,
+    /// The file a binfmt_misc handler with flag O passed to its interpreter as an open fd
+    /// (`bprm->executable`), and whether flag C takes the credentials from it.
+    executable: Option<(FileFacts, bool)>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -265,10 +286,13 @@ impl<'a> Evaluator<'a> {
         } else {
             path
         };
-        let facts = self
-            .fs
-            .lookup(walk)
-            .map_err(|e| fail(e.0, walk_reason(what, path, e.0)))?;
+        let facts = self.fs.lookup(walk).map_err(|e| {
+            let reason = match e.0 {
+                libc::EACCES => self.walk_denied(what, walk),
+                errno => walk_reason(what, path, errno),
+            };
+            fail(e.0, reason)
+        })?;
         exec_permission(what, &facts, &self.input.credentials)
             .map_err(|r| fail(libc::EACCES, r))?;
         if self.fs.open_for_writing(facts.dev, facts.ino) {
@@ -278,6 +302,54 @@ impl<'a> Evaluator<'a> {
             ));
         }
         Ok(facts)
+    }
+
+    /// Why a walk to `path` was refused (EACCES): the first directory on the way the caller
+    /// may not search, or, when each is searchable, what else refuses a walk.
+    fn walk_denied(&self, what: &str, path: &[u8]) -> String {
+        let c = &self.input.credentials;
+        let mut dirs: Vec<&[u8]> = vec![if path.starts_with(b"/") { b"/" } else { b"." }];
+        dirs.extend(
+            (1..path.len())
+                .filter(|&i| path[i] == b'/' && path[i - 1] != b'/')
+                .map(|i| &path[..i]),
+        );
+        for dir in dirs {
+            let Ok(f) = self.fs.lookup(dir) else { break };
+            if f.kind != FileKind::Directory {
+                break;
+            }
+            let bits = if c.overrides_permissions() {
+                1
+            } else if c.euid == f.uid {
+                f.mode >> 6
+            } else if c.in_group(f.gid) {
+                f.mode >> 3
+            } else {
+                f.mode
+            };
+            if bits & 1 == 0 {
+                return format!(
+                    "{what} cannot be reached: the directory {} on its path has mode {:04o}, which does not let you (uid {}) search it",
+                    show(dir),
+                    f.mode & 0o777,
+                    c.euid
+                );
+            }
+        }
+        let proc_link = path.starts_with(b"/proc/")
+            && path
+                .split(|&b| b == b'/')
+                .any(|part| matches!(part, b"exe" | b"cwd" | b"root" | b"fd" | b"map_files"));
+        if proc_link {
+            format!(
+                "{what} is a /proc link into another process, and following it needs the right to ptrace that process (the same user, or CAP_SYS_PTRACE): the directories on its path are searchable"
+            )
+        } else {
+            format!(
+                "{what} cannot be reached: every directory on its path is searchable for you, yet the walk was refused (a symlink the kernel will not follow here, fs.protected_symlinks, or a security module)"
+            )
+        }
     }
 
     /// Charges strings the kernel adds while rewriting argv; `freed` is the dropped argv[0].
@@ -317,6 +389,46 @@ impl<'a> Evaluator<'a> {
             self.handlers = Some(self.fs.binfmt_misc());
         }
         self.handlers.as_deref().unwrap_or(&[])
+    }
+
+    /// The end of a round that rewrote the exec (`exec_binprm`'s loop): `what`/`facts` is the
+    /// file the round handled. Once a binfmt_misc handler with flag O has passed a file to its
+    /// interpreter as an open fd, that file is kept (`bprm->executable`) and any later rewrite
+    /// fails with ENOEXEC. `creds` is flag C: the credentials will come from that file.
+    fn rewritten(&mut self, what: &str, facts: &FileFacts, creds: bool) -> Result<(), Failure> {
+        if !self.plan.execfd {
+            return Ok(());
+        }
+        if self.executable.is_some() {
+            return Err(fail(
+                libc::ENOEXEC,
+                format!(
+                    "{what} names another interpreter, but a binfmt_misc handler with flag O (or C) already passed the binary to its interpreter as an open fd, and after that the kernel allows no further rewrite"
+                ),
+            ));
+        }
+        self.executable = Some((facts.clone(), creds));
+        Ok(())
+    }
+
+    /// The interpreter of a binfmt_misc handler with flag F: the kernel opened it when the
+    /// handler was registered and uses that open file, with no path walk and no permission,
+    /// noexec or writer check now. Its content is read here by its path, which names the same
+    /// file unless it was replaced since. `None` when nothing is at the path any more: the
+    /// kernel still runs the file it holds, whose format cannot be checked here.
+    fn fixed_interpreter(&mut self, path: &[u8], what: &str) -> Option<FileFacts> {
+        if let Ok(f) = self.fs.lookup(&name_or_cwd(path)) {
+            return Some(f);
+        }
+        self.plan.outcome = Outcome::Runs;
+        self.plan.reason = format!(
+            "{what} was opened by the kernel when the handler was registered (flag F) and runs from that open file; nothing is at that path any more, so its format cannot be checked here"
+        );
+        self.plan
+            .notes
+            .push("prediction unverified: the interpreter's content was not readable".to_string());
+        self.plan.verified = false;
+        None
     }
 
     fn run(&mut self) -> Result<(), Failure> {
@@ -366,6 +478,7 @@ impl<'a> Evaluator<'a> {
                     self.plan.notes.push(
                         "prediction unverified: the file's content was not readable".to_string(),
                     );
+                    self.plan.verified = false;
                     return Ok(());
                 }
                 Err(e) => return Err(fail(e.0, format!("{what} cannot be read: {e}"))),
@@ -398,12 +511,22 @@ impl<'a> Evaluator<'a> {
                 self.plan.argv = argv;
                 self.plan.preserve_argv0 |= h.preserves_argv0();
                 self.plan.execfd |= h.opens_binary();
-                what = format!(
+                let next_what = format!(
                     "the interpreter {} of binfmt_misc handler {}",
                     quote(&interp),
                     h.name
                 );
-                facts = self.open_exec(&interp, &what, false)?;
+                let next = if h.fixed_interpreter() {
+                    match self.fixed_interpreter(&interp, &next_what) {
+                        Some(f) => f,
+                        None => return Ok(()),
+                    }
+                } else {
+                    self.open_exec(&interp, &next_what, false)?
+                };
+                self.rewritten(&what, &facts, h.credentials_from_binary())?;
+                facts = next;
+                what = next_what;
                 name = interp;
                 continue;
             }
@@ -442,7 +565,7 @@ impl<'a> Evaluator<'a> {
                         format: Format::Script(sb),
                     });
                     let next_what = format!("interpreter {} of {what}", quote(&interp));
-                    facts = self.open_exec(&interp, &next_what, false).map_err(|mut f| {
+                    let next = self.open_exec(&interp, &next_what, false).map_err(|mut f| {
                         if interp.ends_with(b"\r") && f.outcome == Outcome::Fails(Errno(libc::ENOENT)) {
                             f.reason.push_str(" (the #! line ends in a carriage return: the file has Windows line endings; convert it with dos2unix)");
                         } else if interp.is_empty() {
@@ -453,6 +576,8 @@ impl<'a> Evaluator<'a> {
                         }
                         f
                     })?;
+                    self.rewritten(&what, &facts, false)?;
+                    facts = next;
                     what = next_what;
                     name = interp;
                     continue;
@@ -512,6 +637,8 @@ impl<'a> Evaluator<'a> {
             phdrs: Vec::new(),
             interpreter: None,
             interpreter_elf: None,
+            file_size: facts.size,
+            interpreter_size: 0,
             setuid: None,
             setgid: None,
         };
@@ -622,10 +749,16 @@ impl<'a> Evaluator<'a> {
                 )
             })?;
             step.interpreter_elf = Some((ih, iphdrs));
+            step.interpreter_size = ifacts.size;
             self.plan.chain.pop();
         }
 
-        // setuid/setgid take effect from the file that finally runs.
+        // setuid/setgid take effect from the file that finally runs, or with binfmt_misc's
+        // flag C from the binary the handler was given (`bprm_creds_from_file`).
+        let facts = match &self.executable {
+            Some((binary, true)) => binary,
+            _ => facts,
+        };
         if !facts.nosuid {
             if facts.mode & libc::S_ISUID != 0 {
                 step.setuid = Some(facts.uid);
@@ -646,6 +779,7 @@ impl<'a> Evaluator<'a> {
 
         // The point of no return: from here on, failures kill.
         self.after_point_of_no_return(what, &step)?;
+        self.truncated(what, &step)?;
         self.plan.outcome = Outcome::Runs;
         self.plan.reason = match &step.interpreter {
             Some(i) => format!(
@@ -679,18 +813,32 @@ impl<'a> Evaluator<'a> {
         let min = self.fs.mmap_min_addr();
         let low_ok = self.plan.credentials_after.euid == 0;
         let has_interp = step.interpreter.is_some();
-        if let Some(p) =
-            elf::load_problem(&step.header, &step.phdrs, false, has_interp, min, low_ok)
-        {
+        let program = elf::LoadContext {
+            is_interp: false,
+            has_interp,
+            mmap_min_addr: min,
+            may_map_low: low_ok,
+            file_size: step.file_size,
+        };
+        if let Some(p) = elf::load_problem(&step.header, &step.phdrs, &program) {
             return Err(killed(format!(
                 "{what} passes every check before the point of no return, then cannot be loaded: {p}"
             )));
         }
+        let interp_what = format!(
+            "the ELF interpreter {} of {what}",
+            quote(step.interpreter.as_deref().unwrap_or_default())
+        );
         if let Some((ih, iphdrs)) = &step.interpreter_elf {
-            if let Some(p) = elf::load_problem(ih, iphdrs, true, true, min, low_ok) {
+            let interp = elf::LoadContext {
+                is_interp: true,
+                has_interp: true,
+                file_size: step.interpreter_size,
+                ..program
+            };
+            if let Some(p) = elf::load_problem(ih, iphdrs, &interp) {
                 return Err(killed(format!(
-                    "the ELF interpreter {} of {what} cannot be loaded after the point of no return: {p}",
-                    quote(step.interpreter.as_deref().unwrap_or_default())
+                    "{interp_what} cannot be loaded after the point of no return: {p}"
                 )));
             }
         }
@@ -715,6 +863,67 @@ impl<'a> Evaluator<'a> {
                         stack::MAX_RANDOM_GAP
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Evaluator<'_> {
+    /// A file shorter than its PT_LOAD segments say (a truncated copy) maps without complaint:
+    /// its missing pages fault with SIGBUS when they are touched. The first instruction (the
+    /// interpreter's entry, or the program's without one) decides whether that happens at
+    /// once; the program's own entry page is reached at the latest when ld.so jumps there.
+    /// Other missing pages are a note: whether they are touched depends on the program.
+    fn truncated(&mut self, what: &str, step: &ElfStep) -> Result<(), Failure> {
+        let bus = |reason: String| Failure {
+            outcome: Outcome::Killed(SIGBUS),
+            reason,
+        };
+        let interp = step.interpreter.as_deref().unwrap_or_default();
+        if let Some((ih, iphdrs)) = &step.interpreter_elf {
+            if elf::entry_past_end_of_file(ih, iphdrs, step.interpreter_size) {
+                return Err(bus(format!(
+                    "the exec succeeds, but the entry point of the ELF interpreter {} of {what} lies in a page past the end of its {}-byte file (truncated?), so its first instruction faults",
+                    quote(interp),
+                    step.interpreter_size
+                )));
+            }
+        }
+        if elf::entry_past_end_of_file(&step.header, &step.phdrs, step.file_size) {
+            return Err(bus(format!(
+                "the exec succeeds, but the entry point {:#x} of {what} lies in a page past the end of its {}-byte file (truncated?), so {} faults",
+                step.header.e_entry,
+                step.file_size,
+                if step.interpreter.is_some() {
+                    "the jump there from the ELF interpreter (or an earlier touch of a missing page)"
+                } else {
+                    "its first instruction"
+                }
+            )));
+        }
+        let mut files = vec![(what.to_string(), &step.phdrs, step.file_size)];
+        if let Some((_, iphdrs)) = &step.interpreter_elf {
+            files.push((
+                format!("the ELF interpreter {}", quote(interp)),
+                iphdrs,
+                step.interpreter_size,
+            ));
+        }
+        for (who, phdrs, size) in files {
+            for p in elf::segments_past_end_of_file(phdrs, size) {
+                self.plan.notes.push(if p.unbacked {
+                    self.plan.verified = false;
+                    format!(
+                        "PT_LOAD #{} of {who} names {} bytes past the end of its {size}-byte file (truncated?): the process is killed by SIGBUS if it touches the pages the file does not reach",
+                        p.index, p.missing
+                    )
+                } else {
+                    format!(
+                        "PT_LOAD #{} of {who} names {} bytes past the end of its {size}-byte file: they read as zeros",
+                        p.index, p.missing
+                    )
+                });
             }
         }
         Ok(())
@@ -761,9 +970,11 @@ pub fn evaluate(input: &ExecInput, fs: &dyn FileSystem) -> ExecPlan {
             notes: Vec::new(),
             searched: Vec::new(),
             env_target: None,
+            verified: true,
         },
         used: 0,
         handlers: None,
+        executable: None,
     };
     if ev.plan.arg_limit == 0 {
         if let Ok(b) = limits::budget(
@@ -916,95 +1127,16 @@ pub fn evaluate_search(
 mod tests {
     use super::*;
     use crate::model::binfmt::misc::{MiscHandler, MiscRule};
-    use std::collections::HashMap;
-
-    /// A made-up filesystem: absolute paths only, no symlinks, one inode per file.
-    #[derive(Default)]
-    struct MemFs {
-        files: HashMap<Vec<u8>, (FileFacts, Vec<u8>)>,
-        misc: Vec<MiscHandler>,
-        busy: Vec<u64>,
-    }
-
-    impl MemFs {
-        fn add(&mut self, path: &str, mode: u32, bytes: &[u8]) {
-            let ino = self.files.len() as u64 + 1;
-            let facts = FileFacts {
-                dev: 1,
-                ino,
-                kind: FileKind::Regular,
-                mode,
-                uid: 1000,
-                gid: 1000,
-                size: bytes.len() as u64,
-                noexec: false,
-                nosuid: false,
-            };
-            self.files
-                .insert(path.as_bytes().to_vec(), (facts, bytes.to_vec()));
-        }
-    }
-
-    impl FileSystem for MemFs {
-        fn lookup(&self, path: &[u8]) -> Result<FileFacts, Errno> {
-            if path.is_empty() {
-                return Err(Errno(libc::ENOENT));
-            }
-            if path == b"." || path == b"/" {
-                return Ok(FileFacts {
-                    dev: 1,
-                    ino: 0,
-                    kind: FileKind::Directory,
-                    mode: 0o755,
-                    uid: 0,
-                    gid: 0,
-                    size: 0,
-                    noexec: false,
-                    nosuid: false,
-                });
-            }
-            self.files
-                .get(path)
-                .map(|(f, _)| f.clone())
-                .ok_or(Errno(libc::ENOENT))
-        }
-
-        fn read_at(&self, path: &[u8], offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
-            let (_, b) = self.files.get(path).ok_or(Errno(libc::ENOENT))?;
-            let start = (offset.min(b.len() as u64)) as usize;
-            let end = start.saturating_add(len).min(b.len());
-            Ok(b[start..end].to_vec())
-        }
-
-        fn open_for_writing(&self, _dev: u64, ino: u64) -> bool {
-            self.busy.contains(&ino)
-        }
-
-        fn binfmt_misc(&self) -> Vec<MiscHandler> {
-            self.misc.clone()
-        }
-
-        fn mmap_min_addr(&self) -> u64 {
-            65536
-        }
-    }
+    use crate::model::elf_builder::ElfBuilder;
+    use crate::model::filesystem::MemoryFileSystem;
 
     /// A static x86-64 ELF header + one PT_LOAD, enough to pass every check.
     fn tiny_elf(machine: u16) -> Vec<u8> {
-        let mut b = vec![0u8; 120];
-        b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[16] = 2; // ET_EXEC
-        b[18..20].copy_from_slice(&machine.to_le_bytes());
-        b[24..32].copy_from_slice(&0x400078u64.to_le_bytes());
-        b[32..40].copy_from_slice(&64u64.to_le_bytes());
-        b[54] = 56;
-        b[56] = 1;
-        b[64] = 1; // PT_LOAD
-        b[64 + 16..64 + 24].copy_from_slice(&0x400000u64.to_le_bytes());
-        b[64 + 32..64 + 40].copy_from_slice(&120u64.to_le_bytes());
-        b[64 + 40..64 + 48].copy_from_slice(&120u64.to_le_bytes());
-        b
+        ElfBuilder {
+            machine,
+            ..ElfBuilder::exec(&[])
+        }
+        .bytes()
     }
 
     fn input(program: &str, args: &[&str], uid: u32) -> ExecInput {
@@ -1050,12 +1182,12 @@ mod tests {
 
     #[test]
     fn binfmt_misc_handler_turns_a_foreign_elf_into_a_run() {
-        let mut fs = MemFs::default();
-        fs.add("/arm", 0o755, &tiny_elf(183));
-        fs.add("/usr/bin/qemu", 0o755, &tiny_elf(62));
+        let mut fs = MemoryFileSystem::new();
+        fs.add(b"/arm", 0o755, 1000, &tiny_elf(183));
+        fs.add(b"/usr/bin/qemu", 0o755, 1000, &tiny_elf(62));
         let plan = evaluate(&input("/arm", &["x"], 0), &fs);
         assert_eq!(plan.errno(), Some(Errno(libc::ENOEXEC)));
-        fs.misc = vec![qemu("")];
+        fs.set_binfmt_misc(vec![qemu("")]);
         let plan = evaluate(&input("/arm", &["x"], 0), &fs);
         assert_eq!(plan.outcome, Outcome::Runs, "{}", plan.reason);
         assert_eq!(
@@ -1064,7 +1196,7 @@ mod tests {
         );
         assert_eq!(plan.chain[0].format.kind(), "binfmt_misc");
         // P keeps argv[0] after the file name, and says so in AT_FLAGS.
-        fs.misc = vec![qemu("POC")];
+        fs.set_binfmt_misc(vec![qemu("POC")]);
         let plan = evaluate(&input("/arm", &["x"], 0), &fs);
         assert_eq!(
             plan.argv,
@@ -1080,26 +1212,26 @@ mod tests {
 
     #[test]
     fn binfmt_misc_beats_the_script_handler() {
-        let mut fs = MemFs::default();
-        fs.add("/s.py", 0o755, b"#!/nonexistent\n");
-        fs.add("/usr/bin/py", 0o755, &tiny_elf(62));
-        fs.misc = vec![MiscHandler {
+        let mut fs = MemoryFileSystem::new();
+        fs.add(b"/s.py", 0o755, 1000, b"#!/nonexistent\n");
+        fs.add(b"/usr/bin/py", 0o755, 1000, &tiny_elf(62));
+        fs.set_binfmt_misc(vec![MiscHandler {
             name: "py".into(),
             enabled: true,
             interpreter: b"/usr/bin/py".to_vec(),
             flags: String::new(),
             rule: MiscRule::Extension(b"py".to_vec()),
             order: 1,
-        }];
+        }]);
         let plan = evaluate(&input("/s.py", &[], 0), &fs);
         assert_eq!(plan.outcome, Outcome::Runs, "{}", plan.reason);
     }
 
     #[test]
     fn permissions_by_class_for_non_root() {
-        let mut fs = MemFs::default();
-        fs.add("/owner-only", 0o700, &tiny_elf(62));
-        fs.add("/others-only", 0o001, &tiny_elf(62));
+        let mut fs = MemoryFileSystem::new();
+        fs.add(b"/owner-only", 0o700, 1000, &tiny_elf(62));
+        fs.add(b"/others-only", 0o001, 1000, &tiny_elf(62));
         // uid 1000 owns the files: the owner bits decide, even when others may execute.
         assert_eq!(
             evaluate(&input("/owner-only", &[], 1000), &fs).outcome,
@@ -1121,11 +1253,11 @@ mod tests {
 
     #[test]
     fn low_mapping_kills_only_without_cap_sys_rawio() {
-        let mut fs = MemFs::default();
+        let mut fs = MemoryFileSystem::new();
         let mut low = tiny_elf(62);
         low[64 + 16..64 + 24].copy_from_slice(&0x1000u64.to_le_bytes());
         low[24..32].copy_from_slice(&0x1078u64.to_le_bytes());
-        fs.add("/low", 0o755, &low);
+        fs.add(b"/low", 0o755, 1000, &low);
         assert_eq!(evaluate(&input("/low", &[], 0), &fs).outcome, Outcome::Runs);
         assert_eq!(
             evaluate(&input("/low", &[], 1000), &fs).outcome,
@@ -1135,9 +1267,9 @@ mod tests {
 
     #[test]
     fn busy_file_is_etxtbsy() {
-        let mut fs = MemFs::default();
-        fs.add("/p", 0o755, &tiny_elf(62));
-        fs.busy = vec![1];
+        let mut fs = MemoryFileSystem::new();
+        fs.add(b"/p", 0o755, 1000, &tiny_elf(62));
+        fs.set_open_for_writing(1);
         assert_eq!(
             evaluate(&input("/p", &[], 0), &fs).errno(),
             Some(Errno(libc::ETXTBSY))
@@ -1146,12 +1278,12 @@ mod tests {
 
     #[test]
     fn path_search_reports_eacces_over_a_later_enoent() {
-        let mut fs = MemFs::default();
-        fs.add("/a/prog", 0o644, &tiny_elf(62));
+        let mut fs = MemoryFileSystem::new();
+        fs.add(b"/a/prog", 0o644, 1000, &tiny_elf(62));
         let plan = evaluate_search(&input("prog", &[], 1000), Some(b"/a:/b"), &fs);
         assert_eq!(plan.errno(), Some(Errno(libc::EACCES)));
         assert_eq!(plan.path, b"/a/prog");
-        fs.add("/b/prog", 0o755, &tiny_elf(62));
+        fs.add(b"/b/prog", 0o755, 1000, &tiny_elf(62));
         let plan = evaluate_search(&input("prog", &[], 1000), Some(b"/a:/b"), &fs);
         assert_eq!(plan.outcome, Outcome::Runs);
         assert_eq!(plan.path, b"/b/prog");
@@ -1179,12 +1311,12 @@ mod tests {
                     e[20..20 + n.min(100)].copy_from_slice(&bytes[..n.min(100)]);
                     bytes = e;
                 }
-                let mut fs = MemFs::default();
-                fs.add("/i", 0o755, &bytes);
+                let mut fs = MemoryFileSystem::new();
+                fs.add(b"/i", 0o755, 1000, &bytes);
                 if shebang {
-                    fs.add("/p", 0o755, b"#!/i arg\n");
+                    fs.add(b"/p", 0o755, 1000, b"#!/i arg\n");
                 } else {
-                    fs.add("/p", 0o755, &bytes);
+                    fs.add(b"/p", 0o755, 1000, &bytes);
                 }
                 let plan = evaluate(&input("/p", &["x"], 0), &fs);
                 if plan.outcome != Outcome::Runs {
@@ -1201,12 +1333,18 @@ mod tests {
                     let h = elf::parse_header(&bytes, class);
                     let _ = elf::check_header(&h);
                     if let Some(p) = elf::parse_phdrs(&bytes, class, 3) {
-                        let _ = elf::load_problem(&h, &p, true, true, 65536, false);
+                        let cx = elf::LoadContext {
+                            is_interp: true,
+                            has_interp: true,
+                            mmap_min_addr: 65536,
+                            may_map_low: false,
+                            file_size: u64::MAX,
+                        };
+                        let _ = elf::load_problem(&h, &p, &cx);
                         let _ = elf::phdr_vaddr(&h, &p);
                     }
                 }
-                let text = String::from_utf8_lossy(&bytes);
-                let _ = crate::model::binfmt::misc::parse_entry("x", &text, 0);
+                let _ = crate::model::binfmt::misc::parse_entry("x", &bytes, 0);
             }
         }
     }

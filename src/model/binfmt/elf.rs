@@ -29,6 +29,10 @@ pub const PT_INTERP: u32 = 3;
 pub const PT_GNU_STACK: u32 = 0x6474_e551;
 /// Segment is executable.
 pub const PF_X: u32 = 1;
+/// Segment is writable.
+pub const PF_W: u32 = 2;
+/// Segment is readable.
+pub const PF_R: u32 = 4;
 /// The kernel refuses program header tables larger than this many bytes.
 pub const MAX_PHDR_TABLE_BYTES: u64 = 65536;
 /// PATH_MAX: the longest PT_INTERP the kernel accepts, NUL included.
@@ -131,7 +135,12 @@ pub enum ElfReject {
     /// No handler on this kernel runs this e_machine (ENOEXEC).
     BadMachine(u16),
     /// e_phentsize is not the size of one program header (ENOEXEC).
-    BadPhentsize { found: u16, want: u16 },
+    BadPhentsize {
+        /// The header's e_phentsize.
+        found: u16,
+        /// The size of one program header of this class.
+        want: u16,
+    },
     /// e_phnum is 0 or the table is over 64 KiB (ENOEXEC).
     BadPhnum(u16),
     /// The program header table lies (partly) past the end of the file (ENOEXEC).
@@ -370,18 +379,35 @@ pub fn phdr_vaddr(h: &ElfHeader, phdrs: &[ProgramHeader]) -> u64 {
     addr
 }
 
+/// How the kernel maps a file, for [`load_problem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadContext {
+    /// The file is a PT_INTERP (`load_elf_interp`'s rules) rather than the program.
+    pub is_interp: bool,
+    /// The program has a PT_INTERP.
+    pub has_interp: bool,
+    /// /proc/sys/vm/mmap_min_addr.
+    pub mmap_min_addr: u64,
+    /// Mappings below `mmap_min_addr` are allowed (CAP_SYS_RAWIO).
+    pub may_map_low: bool,
+    /// The file's size; `u64::MAX` takes it to hold every byte its segments name.
+    pub file_size: u64,
+}
+
 /// What the kernel will do wrong after the point of no return, where every failure becomes a
-/// SIGSEGV: the checks of the mapping loop and the entry point. `is_interp` selects
-/// `load_elf_interp`'s rules; `may_map_low` is whether mappings below mmap_min_addr are
-/// allowed (CAP_SYS_RAWIO). Returns one sentence on the first problem found.
-pub fn load_problem(
-    h: &ElfHeader,
-    phdrs: &[ProgramHeader],
-    is_interp: bool,
-    has_interp: bool,
-    mmap_min_addr: u64,
-    may_map_low: bool,
-) -> Option<String> {
+/// SIGSEGV: the checks of the mapping loop and the entry point, and (for a file shorter than
+/// its segments) a writable segment with bss whose last file page lies past the end of the
+/// file, which cannot be zero-filled. Each PT_LOAD is checked in the kernel's order
+/// (`elf_load`: the mapping, the zero-fill of its last page; then the size checks). Returns
+/// one sentence on the first problem found.
+pub fn load_problem(h: &ElfHeader, phdrs: &[ProgramHeader], cx: &LoadContext) -> Option<String> {
+    let LoadContext {
+        is_interp,
+        has_interp,
+        mmap_min_addr,
+        may_map_low,
+        file_size,
+    } = *cx;
     let task = h.class.task_size();
     if is_interp && h.e_type != ET_EXEC && h.e_type != ET_DYN {
         return Some(format!(
@@ -410,6 +436,19 @@ pub fn load_problem(
                 p.p_offset, p.p_vaddr
             ));
         }
+        let fixed = h.e_type == ET_EXEC;
+        if fixed && !may_map_low && (p.p_vaddr & !(ELF_PAGE - 1)) < mmap_min_addr {
+            return Some(format!(
+                "PT_LOAD #{i} wants address {:#x}, below vm.mmap_min_addr ({mmap_min_addr:#x}), which needs CAP_SYS_RAWIO",
+                p.p_vaddr
+            ));
+        }
+        if let Some(page) = unfillable_bss_page(p, file_size) {
+            return Some(format!(
+                "PT_LOAD #{i} is writable and has {:#x} bytes of bss, which begin in the file page at offset {page:#x}, past the end of the {file_size}-byte file: zero-filling the rest of that page faults (EFAULT). The file is truncated",
+                p.p_memsz - p.p_filesz
+            ));
+        }
         if p.p_vaddr >= task
             || p.p_filesz > p.p_memsz
             || p.p_memsz > task
@@ -418,13 +457,6 @@ pub fn load_problem(
             return Some(format!(
                 "PT_LOAD #{i} is invalid (p_vaddr {:#x}, p_filesz {:#x}, p_memsz {:#x}): file size above memory size, or beyond the user address space",
                 p.p_vaddr, p.p_filesz, p.p_memsz
-            ));
-        }
-        let fixed = h.e_type == ET_EXEC;
-        if fixed && !may_map_low && (p.p_vaddr & !(ELF_PAGE - 1)) < mmap_min_addr {
-            return Some(format!(
-                "PT_LOAD #{i} wants address {:#x}, below vm.mmap_min_addr ({mmap_min_addr:#x}), which needs CAP_SYS_RAWIO",
-                p.p_vaddr
             ));
         }
     }
@@ -446,6 +478,82 @@ pub fn load_problem(
         }
     }
     None
+}
+
+/// The first file offset whose page is not backed by the file: a mapping of the file faults
+/// (SIGBUS) on any page at or past it. Bytes between the end of the file and this offset read
+/// as zeros.
+pub fn end_of_backed_pages(file_size: u64) -> u64 {
+    file_size.div_ceil(ELF_PAGE).saturating_mul(ELF_PAGE)
+}
+
+/// `elf_load`'s zero-fill of a segment with bss: when the segment is writable and its file
+/// bytes end inside a page, the kernel clears the rest of that page through the new mapping
+/// (`padzero`). If that page lies past the end of the file the write faults and the exec fails
+/// with EFAULT, after the point of no return. Returns the file offset of that page.
+pub fn unfillable_bss_page(p: &ProgramHeader, file_size: u64) -> Option<u64> {
+    if p.p_type != PT_LOAD || p.p_filesz == 0 || p.p_memsz <= p.p_filesz || p.p_flags & PF_W == 0 {
+        return None;
+    }
+    // Where the file bytes end, in memory and in the file (congruent modulo the page size once
+    // the mapping succeeded).
+    if p.p_vaddr.wrapping_add(p.p_filesz) % ELF_PAGE == 0 {
+        return None;
+    }
+    let end = p.p_offset.checked_add(p.p_filesz)?;
+    let page = end & !(ELF_PAGE - 1);
+    (page >= end_of_backed_pages(file_size)).then_some(page)
+}
+
+/// A PT_LOAD whose file bytes reach past the end of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PastEndOfFile {
+    /// Its index among the PT_LOAD headers.
+    pub index: usize,
+    /// Bytes of `p_filesz` beyond the file's size.
+    pub missing: u64,
+    /// Whether some of them lie in pages the file does not back (SIGBUS when touched), not
+    /// only in the zero-filled tail of the file's last page.
+    pub unbacked: bool,
+}
+
+/// The PT_LOAD segments that claim more file bytes than the file has (a truncated file).
+pub fn segments_past_end_of_file(phdrs: &[ProgramHeader], file_size: u64) -> Vec<PastEndOfFile> {
+    let backed = end_of_backed_pages(file_size);
+    phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD)
+        .enumerate()
+        .filter_map(|(index, p)| {
+            let end = p.p_offset.saturating_add(p.p_filesz);
+            (p.p_filesz != 0 && end > file_size).then(|| PastEndOfFile {
+                index,
+                missing: end - file_size.max(p.p_offset),
+                unbacked: end > backed,
+            })
+        })
+        .collect()
+}
+
+/// Whether the entry point (before the load bias) lies in a page of a file mapping that the
+/// file does not back: the first instruction then faults with SIGBUS.
+pub fn entry_past_end_of_file(h: &ElfHeader, phdrs: &[ProgramHeader], file_size: u64) -> bool {
+    let backed = end_of_backed_pages(file_size);
+    phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD && p.p_filesz != 0)
+        .any(|p| {
+            // The file mapping covers whole pages from the segment's first page to the page
+            // holding its last file byte.
+            let start = p.p_vaddr & !(ELF_PAGE - 1);
+            let end = p.p_vaddr.saturating_add(p.p_filesz);
+            if h.e_entry < start || h.e_entry >= end.saturating_add(ELF_PAGE - 1) & !(ELF_PAGE - 1)
+            {
+                return false;
+            }
+            let offset = (p.p_offset & !(ELF_PAGE - 1)).saturating_add(h.e_entry - start);
+            offset & !(ELF_PAGE - 1) >= backed
+        })
 }
 
 /// A name for an `e_type`.
@@ -579,14 +687,74 @@ mod tests {
             p_memsz: 0x80,
             p_align: 0x1000,
         };
-        assert!(
-            load_problem(&h, std::slice::from_ref(&load), false, false, 65536, false).is_some()
-        );
+        let cx = LoadContext {
+            is_interp: false,
+            has_interp: false,
+            mmap_min_addr: 65536,
+            may_map_low: false,
+            file_size: u64::MAX,
+        };
+        assert!(load_problem(&h, std::slice::from_ref(&load), &cx).is_some());
         let ok = ProgramHeader {
             p_memsz: 0x100,
             ..load
         };
-        assert!(load_problem(&h, &[ok], false, false, 65536, false).is_none());
+        assert!(load_problem(&h, &[ok], &cx).is_none());
+        // Writable with bss: fine while the file has the page where the bss starts, killed
+        // once the file is cut before that page.
+        let data = ProgramHeader {
+            p_flags: PF_X | PF_W,
+            p_filesz: 0x1100,
+            p_memsz: 0x2000,
+            ..load
+        };
+        assert_eq!(unfillable_bss_page(&data, 0x1100), None);
+        assert_eq!(unfillable_bss_page(&data, 0x1001), None);
+        assert_eq!(unfillable_bss_page(&data, 0x1000), Some(0x1000));
+        let cut = LoadContext {
+            file_size: 0x1000,
+            ..cx
+        };
+        assert!(load_problem(&h, std::slice::from_ref(&data), &cut).is_some());
+        // Read-only: the kernel ignores the failed zero-fill.
+        let ro = ProgramHeader {
+            p_flags: PF_X,
+            ..data
+        };
+        assert_eq!(unfillable_bss_page(&ro, 0x1000), None);
+        let past = segments_past_end_of_file(std::slice::from_ref(&ro), 0x1000);
+        assert_eq!(
+            past,
+            vec![PastEndOfFile {
+                index: 0,
+                missing: 0x100,
+                unbacked: true
+            }]
+        );
+        let past = segments_past_end_of_file(std::slice::from_ref(&ro), 0x10f0);
+        assert_eq!(
+            past,
+            vec![PastEndOfFile {
+                index: 0,
+                missing: 0x10,
+                unbacked: false
+            }]
+        );
+        // The entry 0x401000 is in the file's second page: backed only if the file reaches it.
+        let entry_h = ElfHeader {
+            e_entry: 0x401000,
+            ..h
+        };
+        assert!(entry_past_end_of_file(
+            &entry_h,
+            std::slice::from_ref(&ro),
+            0x1000
+        ));
+        assert!(!entry_past_end_of_file(
+            &entry_h,
+            std::slice::from_ref(&ro),
+            0x1001
+        ));
     }
 
     #[test]
