@@ -2,9 +2,9 @@
 //! mask it had (real-time signals included), and the ignored dispositions of this process.
 //! Read back from the kernel's view, /proc/thread-self/status and /proc/self/status.
 
-mod common;
-use common::status_field;
+mod support;
 use forkexec::attr::{Signal, SignalSet};
+use support::status_field;
 
 fn mask_bits(field: &str, path: &str) -> u64 {
     let status = std::fs::read_to_string(path).unwrap();
