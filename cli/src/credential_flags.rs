@@ -27,7 +27,13 @@ fn parse_groups(s: &str) -> Result<GidList, String> {
 pub struct CredentialFlags {
     /// setuid(USER), last of the credential steps; a user name or a number (Go:
     /// Credential.Uid; setpriv --reuid).
-    #[arg(long, visible_alias = "reuid", value_name = "USER", value_parser = parse_uid)]
+    #[arg(
+        long,
+        visible_alias = "reuid",
+        value_name = "USER",
+        value_parser = parse_uid,
+        value_hint = clap::ValueHint::Username
+    )]
     pub(crate) uid: Option<u32>,
     /// setgid(GROUP), before setuid; a group name or a number (Go: Credential.Gid; setpriv
     /// --regid).
@@ -51,7 +57,13 @@ pub struct CredentialFlags {
     /// Run as this user: its uid, its primary group and its supplementary groups from the
     /// passwd and group databases (runuser -u; setpriv --reuid U --regid G --init-groups).
     /// --gid, --groups, --clear-groups and --keep-groups override the parts they name.
-    #[arg(long, value_name = "USER", value_parser = parse_account, conflicts_with = "uid")]
+    #[arg(
+        long,
+        value_name = "USER",
+        value_parser = parse_account,
+        conflicts_with = "uid",
+        value_hint = clap::ValueHint::Username
+    )]
     user: Option<Account>,
 }
 

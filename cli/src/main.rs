@@ -98,7 +98,7 @@ pub fn definition(only: Option<&str>) -> clap::Command {
         .arg_required_else_help(true);
     SUBCOMMANDS
         .iter()
-        .filter(|s| only.is_none_or(|name| name == s.name))
+        .filter(|s| only.is_none() || only == Some(s.name))
         .fold(top, |top, s| {
             let sub = (s.flags)(clap::Command::new(s.name))
                 .about(s.about)

@@ -14,7 +14,13 @@ use std::ffi::{OsStr, OsString};
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Working directory of the child (Go: Dir; env -C / --chdir).
-    #[arg(short = 'C', long, visible_alias = "chdir", value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long,
+        visible_alias = "chdir",
+        value_name = "DIR",
+        value_hint = clap::ValueHint::DirPath
+    )]
     pub(crate) dir: Option<OsString>,
     /// Set an environment variable (repeatable).
     #[arg(long = "env", value_name = "K=V")]
@@ -54,7 +60,8 @@ pub struct RunArgs {
         required = true,
         trailing_var_arg = true,
         num_args = 1..,
-        value_names = ["PROGRAM", "ARG"]
+        value_names = ["PROGRAM", "ARG"],
+        value_hint = clap::ValueHint::CommandWithArguments
     )]
     pub(crate) command: Vec<OsString>,
 }
