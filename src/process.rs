@@ -15,7 +15,9 @@ use rustix::process::{waitid, WaitId, WaitIdOptions, WaitIdStatus};
 /// Dropping it does not kill or reap the child unless `kill_on_drop` was set on the Command
 /// (the std behaviour); then a child that leads its own process group (`setsid`,
 /// `process_group(0)`, `foreground`) is killed with its whole group.
-#[derive(Debug)]
+///
+/// Its `Debug` is std's: `Child { stdin: None, stdout: Some(ChildStdout { .. }), stderr: None,
+/// .. }` (the pid is [`Child::id`]).
 pub struct Child {
     /// The parent's end of the child's stdin, if piped.
     pub stdin: Option<ChildStdin>,
@@ -24,6 +26,16 @@ pub struct Child {
     /// The parent's end of the child's stderr, if piped.
     pub stderr: Option<ChildStderr>,
     process: Process,
+}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a wait saw: the child's end, or a stop of a child this process traces.

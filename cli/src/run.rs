@@ -181,7 +181,7 @@ pub fn internal_error(msg: &str) -> i32 {
 
 pub fn spawn_failed(subcommand: &str, e: &forkexec::Error) -> i32 {
     // Refused before any process existed: a value or combination the user got wrong.
-    if *e.kind() == forkexec::ErrorKind::InvalidInput {
+    if e.stage() == forkexec::ErrorStage::InvalidInput {
         return usage_error(subcommand, &e.to_string());
     }
     eprintln!("forkexec: {e}");

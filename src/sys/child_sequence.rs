@@ -29,7 +29,7 @@
 //! | 13-14 | fds: the map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
 //! | 15 | terminal: TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
 //! | 16 | restrictions: no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
-//! | 17 | signal mask | the program's mask; until here the one the clone inherited |
+//! | 17 | signal mask | the program's mask, if it differs from the one the clone inherited |
 //! | 18 | exec | |
 //!
 //! Each phase is a small function returning `Result<(), StepFailure>`; the child runs on its own
@@ -115,8 +115,10 @@ pub struct ChildPlan<'a> {
     pub sig_ignore: u64,
     /// Reset ignored dispositions (inherited SIG_IGN) to SIG_DFL too, not only handlers.
     pub reset_ignored: bool,
-    /// The child's signal mask at exec.
-    pub sig_mask: u64,
+    /// The child's signal mask at exec; `None`: keep the mask the child started with (the
+    /// spawning thread's: no syscall). Where the parent blocks every signal around the clone,
+    /// `sys::launch` puts the mask it saved here.
+    pub sig_mask: Option<u64>,
     pub unshare_flags: i32,
     pub remount_private: bool,
     pub rlimits: &'a [RlimitAction],
@@ -178,7 +180,66 @@ fn fail(plan: &ChildPlan, f: StepFailure) -> ! {
 
 /// The sequence. Returns only on failure; success is an exec that does not return.
 fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
-    let prepared = reset_signal_dispositions(p, handlers_cleared)
+    match prepare(p, handlers_cleared) {
+        Err(f) => f,
+        Ok(()) => exec(p),
+    }
+}
+
+/// The sequence in a forked child (`pre_exec`): memory is a copy, so a parent handler running
+/// here harms nothing and execve resets handled signals anyway; the user's hooks run after
+/// every step, right before the exec (std's order). The failure goes back through `report_fd`
+/// (a close-on-exec pipe: EOF tells the parent the exec happened).
+pub fn run_forked(p: &ChildPlan, report_fd: i32, hooks: &mut dyn FnMut() -> Result<(), i32>) -> ! {
+    let f = run_in_place(p, hooks);
+    let mut bytes = [0u8; REPORT_LEN];
+    bytes[..4].copy_from_slice(&(f.step as u32).to_ne_bytes());
+    bytes[4..8].copy_from_slice(&f.errno.to_ne_bytes());
+    bytes[8..].copy_from_slice(&f.detail.to_ne_bytes());
+    // SAFETY: writing from a live local buffer of REPORT_LEN bytes.
+    let _ = unsafe { raw::write(report_fd, bytes.as_ptr(), REPORT_LEN) };
+    raw::exit_group(127)
+}
+
+/// The sequence in the calling process (`Command::exec`), then `hooks`, then the exec. Returns
+/// only on failure, with the steps that ran left in effect (as with std's exec). Handled
+/// signals are left to execve, which resets them.
+pub fn run_in_place(p: &ChildPlan, hooks: &mut dyn FnMut() -> Result<(), i32>) -> StepFailure {
+    let prepared = prepare(p, true)
+        .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)));
+    match prepared {
+        Err(f) => f,
+        Ok(()) => exec(p),
+    }
+}
+
+/// Bytes of a failure report on the fork path's pipe: step, errno, detail.
+pub const REPORT_LEN: usize = 16;
+
+/// Decodes a report written by [`run_forked`].
+pub fn decode_report(bytes: &[u8; REPORT_LEN]) -> StepFailure {
+    let word = |r: core::ops::Range<usize>| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&bytes[r]);
+        b
+    };
+    let mut detail = [0u8; 8];
+    detail.copy_from_slice(&bytes[8..]);
+    StepFailure {
+        step: Step::from_number(u32::from_ne_bytes(word(0..4))),
+        errno: i32::from_ne_bytes(word(4..8)),
+        detail: i64::from_ne_bytes(detail),
+    }
+}
+
+/// 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
+fn exec(p: &ChildPlan) -> StepFailure {
+    StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp))
+}
+
+/// Steps 1-17: everything before the exec.
+fn prepare(p: &ChildPlan, handlers_cleared: bool) -> Result<(), StepFailure> {
+    reset_signal_dispositions(p, handlers_cleared)
         .and_then(|()| wait_for_parent(p))
         .and_then(|()| join_session(p))
         .and_then(|()| enter_namespaces(p))
@@ -191,12 +252,7 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
         .and_then(|()| hide_other_fds(p))
         .and_then(|()| set_terminal(p))
         .and_then(|()| restrict(p))
-        .and_then(|()| set_signal_mask(p));
-    match prepared {
-        Err(f) => f,
-        // 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
-        Ok(()) => StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp)),
-    }
+        .and_then(|()| set_signal_mask(p))
 }
 
 /// Turns a raw syscall result into "go on" or the failure of `step`.
@@ -550,10 +606,15 @@ fn restrict(p: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 /// Step 17: The signal mask the program starts with. Until here the child ran with the mask the
-/// clone inherited from the spawning thread: that thread's own mask, or every signal blocked where
-/// the parent blocks them around the clone (the clone(2) path, the release path, foreground).
+/// clone inherited from the spawning thread: that thread's own mask (then there is nothing to do
+/// unless the Command set one), or every signal blocked where the parent blocks them around the
+/// clone (the clone(2) path, the release path, foreground), and then `sig_mask` holds the mask
+/// the parent saved.
 fn set_signal_mask(p: &ChildPlan) -> Result<(), StepFailure> {
+    let Some(mask) = p.sig_mask else {
+        return Ok(());
+    };
     // SAFETY: a live local sigset.
-    let r = unsafe { raw::sigprocmask(libc::SIG_SETMASK, &p.sig_mask, core::ptr::null_mut()) };
+    let r = unsafe { raw::sigprocmask(libc::SIG_SETMASK, &mask, core::ptr::null_mut()) };
     check(Step::SignalMask, 0, r)
 }

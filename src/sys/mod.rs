@@ -16,7 +16,9 @@
 //!   thread's mask and the ignored dispositions;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`terminal`]: taking the terminal back after a foreground child;
-//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
+//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);
+//! - [`unsafe_api`]: the crate's public `unsafe` functions (`Stdio::from_raw_fd`,
+//!   `Command::pre_exec`), thin declarations over safe code elsewhere.
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -35,3 +37,4 @@ pub mod raw;
 pub mod signals;
 pub mod stack;
 pub mod terminal;
+mod unsafe_api;
