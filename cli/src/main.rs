@@ -7,6 +7,7 @@ mod bench;
 mod completions;
 mod credential_flags;
 mod environment;
+mod exec;
 mod explain;
 mod load;
 mod man_page;
@@ -34,6 +35,13 @@ const SUBCOMMANDS: &[Subcommand] = &[
         about: "Spawn PROGRAM with attributes, forward signals to it, wait, and exit with its \
                 status (128+N if killed by N)",
         long_about: Some(RUN_LONG_ABOUT),
+        flags: run::RunArgs::augment_args,
+    },
+    Subcommand {
+        name: "exec",
+        about: "Become PROGRAM: apply the attributes to this process and execve, with no \
+                process in between (as setpriv, chroot(8) and nsenter do)",
+        long_about: Some(EXEC_LONG_ABOUT),
         flags: run::RunArgs::augment_args,
     },
     Subcommand {
@@ -87,6 +95,20 @@ found; 126 when it was found but could not be run (or a step before the exec fai
 usage mistake (a bad flag or value, an unknown user or group, a contradiction); 125 when \
 forkexec itself failed while the program ran.";
 
+const EXEC_LONG_ABOUT: &str = "\
+Become PROGRAM: apply the attributes to this process and execve, with no process in between (as \
+setpriv, chroot(8), nsenter and unshare without --fork do). `exec forkexec exec --user nobody -- \
+prog` in a script keeps the script's pid.
+
+It takes run's flags. Those that need a process of its own are refused before anything changes \
+(exit 2): --status-fd, --kill-child, --foreground, --ptrace, -f/--fork, --clone-ns, -r, -c, \
+--uid-map, --gid-map, --cgroup, and a new pid namespace (it would hold the program's children \
+only). Namespace letters and --unshare act by unshare(2) on this process, as unshare(1) does.
+
+Exit status, when the program could not be started: 127 when PROGRAM was not found; 126 when it \
+could not be run or a step before the exec failed (the steps that ran stay in effect, as with \
+std's exec); 2 for a usage mistake. Otherwise the status is the program's own.";
+
 /// clap's definition of `forkexec`: every subcommand, or only the one named `only`.
 pub fn definition(only: Option<&str>) -> clap::Command {
     let top = clap::Command::new("forkexec")
@@ -127,6 +149,7 @@ fn main() {
     };
     let code = match name {
         "run" => run::run(flags(sub)),
+        "exec" => exec::run(flags(sub)),
         "explain" => explain::run(flags(sub)),
         "load" => load::run(flags(sub)),
         "bench" => bench::run(flags(sub)),

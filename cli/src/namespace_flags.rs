@@ -37,7 +37,7 @@ pub struct NamespaceFlags {
     /// New pid namespace for the program's children; with -f for the program itself
     /// (unshare -p).
     #[arg(short = 'p', long)]
-    pub(crate) pid: bool,
+    pid: bool,
     /// New network namespace (unshare -n).
     #[arg(short = 'n', long)]
     net: bool,
@@ -115,7 +115,7 @@ impl NamespaceFlags {
     }
 
     /// The namespaces the child will unshare.
-    fn unshared(&self) -> Namespaces {
+    pub fn unshared(&self) -> Namespaces {
         let mut ns = self.unshare.unwrap_or(Namespaces::NONE);
         if !self.fork {
             let lettered = self.lettered();

@@ -24,7 +24,7 @@ pub struct AttrArgs {
     /// Make the child's group the foreground group of the terminal at --ctty (a parent fd),
     /// like a shell's foreground job (Go: Foreground + Ctty).
     #[arg(long)]
-    foreground: bool,
+    pub(crate) foreground: bool,
     /// Make the terminal at --ctty (a child fd, after --fd) the controlling terminal; needs
     /// --setsid (Go: Setctty + Ctty; setsid --ctty).
     #[arg(long)]
@@ -63,7 +63,7 @@ pub struct AttrArgs {
     /// Start inside this cgroup v2 directory (clone3 CLONE_INTO_CGROUP; Go: UseCgroupFD +
     /// CgroupFD).
     #[arg(long, value_name = "PATH")]
-    cgroup: Option<PathBuf>,
+    pub(crate) cgroup: Option<PathBuf>,
     /// PTRACE_TRACEME right before exec (Go: Ptrace). The program stops at its first
     /// instruction; forkexec then lets go of it, leaving it stopped for a debugger to attach
     /// (gdb -p PID), and waits for it: SIGCONT or the debugger resumes it.

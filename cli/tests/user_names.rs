@@ -3,7 +3,7 @@
 //! error (exit 2) and nothing runs.
 
 mod cli_support;
-use cli_support::{is_root, text, BIN};
+use cli_support::{assert_refused, is_root, text, BIN};
 use std::process::Command;
 
 fn id(args: &[&str]) -> String {
@@ -106,18 +106,6 @@ fn unknown_names_are_usage_errors() {
             "uid 4242 has no passwd entry",
         ),
     ] {
-        let marker = std::env::temp_dir().join(format!("forkexec-names-{}", std::process::id()));
-        let out = Command::new(BIN)
-            .arg("run")
-            .args(args)
-            .arg("--")
-            .arg("touch")
-            .arg(&marker)
-            .output()
-            .unwrap();
-        let err = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: {err}");
-        assert!(!marker.exists(), "{args:?}: the program ran");
+        assert_refused("run", args, needle);
     }
 }

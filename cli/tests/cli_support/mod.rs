@@ -114,3 +114,26 @@ impl Watched {
         let _ = rustix::process::pidfd_send_signal(&self.0, rustix::process::Signal::KILL);
     }
 }
+
+/// `forkexec SUBCOMMAND ARGS... -- touch MARKER` must be a usage error: exit 2, a message
+/// containing `needle`, and no program run (the marker file is not there).
+pub fn assert_refused(subcommand: &str, args: &[&str], needle: &str) {
+    let marker = std::env::temp_dir().join(format!(
+        "forkexec-refused-{subcommand}-{}",
+        std::process::id()
+    ));
+    let out = std::process::Command::new(BIN)
+        .arg(subcommand)
+        .args(args)
+        .arg("--")
+        .arg("touch")
+        .arg(&marker)
+        .output()
+        .unwrap();
+    let ran = marker.exists();
+    let _ = std::fs::remove_file(&marker);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{subcommand} {args:?}: {err}");
+    assert!(err.contains(needle), "{subcommand} {args:?}: {err}");
+    assert!(!ran, "{subcommand} {args:?}: the program ran");
+}
