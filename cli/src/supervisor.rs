@@ -100,12 +100,20 @@ pub fn signal_child(child: &mut Child, sig: i32) {
 }
 
 fn forward(child: &mut Child, sig: i32, code: i32) {
-    if code == SI_KERNEL && in_our_process_group(child) {
+    if code == SI_KERNEL && to_our_whole_group(sig) && in_our_process_group(child) {
         // The terminal sent it to the foreground group, which is ours and the child's: the
         // child has it already, and a second Ctrl-C would interrupt its clean-up.
         return;
     }
     signal_child(child, sig);
+}
+
+/// Whether a signal the kernel sent us went to our whole process group. A terminal sends INT,
+/// QUIT and WINCH to its foreground group, and HUP to an orphaned group; but when it hangs up
+/// it sends HUP to the session leader alone, so a leader must pass that one on.
+fn to_our_whole_group(sig: i32) -> bool {
+    let leads_session = rustix::process::getsid(None).ok() == Some(rustix::process::getpid());
+    !(sig == libc::SIGHUP && leads_session)
 }
 
 /// Whether the child is in forkexec's process group. Its pid cannot be reused before we reap

@@ -305,6 +305,37 @@ fn a_terminals_ctrl_c_reaches_the_child_once() {
 }
 
 #[test]
+fn a_hangup_reaches_the_child_of_a_session_leader() {
+    // forkexec leads a session whose controlling terminal is a pty; the child, in forkexec's
+    // group, traps HUP. Closing the master hangs the terminal up, and the kernel sends HUP to
+    // the session leader alone: forkexec must pass that one on, though the kernel sent it.
+    let (master, slave) = pty_slave();
+    let script = format!("trap 'exit 5' HUP; echo ready; {SPIN}");
+    let mut fx = forkexec(&[
+        "run",
+        "--setsid",
+        "--setctty",
+        "--",
+        BIN,
+        "run",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .stdin(slave)
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let _cleanup = KillGroupOnDrop(fx.id());
+    let mut out = BufReader::new(fx.stdout.take().unwrap());
+    assert_eq!(read_line(&mut out), "ready");
+    drop(master);
+    let st = wait_bounded(&mut fx, LIMIT, "forkexec after the hangup");
+    assert_eq!(st.code(), Some(5), "{st:?}");
+}
+
+#[test]
 fn foreground_gives_the_terminal_back_after_a_forwarded_sigint() {
     // A session on a pty: sh leads it and runs `forkexec run --foreground -- CHILD`; the child
     // traps INT and sends INT to forkexec, which forwards it to the child's (foreground)
