@@ -247,6 +247,33 @@ fn sigint_logger() -> Option<PathBuf> {
     }
 }
 
+/// Starts `forkexec run --setsid --setctty -- forkexec run INNER...` with a pty's slave as
+/// stdin, so the inner forkexec leads a session with that terminal, and waits until the
+/// program prints "ready" on its stdout (returned for the rest).
+fn leading_a_session_on(
+    slave: std::fs::File,
+    inner: &[&str],
+) -> (
+    forkexec::Child,
+    KillGroupOnDrop,
+    BufReader<std::process::ChildStdout>,
+) {
+    let args = [
+        &["run", "--setsid", "--setctty", "--", BIN, "run"][..],
+        inner,
+    ]
+    .concat();
+    let mut fx = forkexec(&args)
+        .stdin(slave)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cleanup = KillGroupOnDrop(fx.id());
+    let mut out = BufReader::new(fx.stdout.take().unwrap());
+    assert_eq!(read_line(&mut out), "ready");
+    (fx, cleanup, out)
+}
+
 /// Runs `forkexec run --setsid --setctty -- forkexec run INNER... -- sigint_log` on a pty,
 /// types Ctrl-C once the logger is ready, and returns the logger's lines about SIGINT.
 ///
@@ -257,17 +284,8 @@ fn sigint_logger() -> Option<PathBuf> {
 fn ctrl_c_in_a_terminal(logger: &Path, inner: &[&str], hold: bool) -> Vec<String> {
     let (master, slave) = pty_slave();
     let logger = logger.to_str().unwrap();
-    let mut args = vec!["run", "--setsid", "--setctty", "--", BIN, "run"];
-    args.extend_from_slice(inner);
-    args.extend_from_slice(&["--", logger]);
-    let mut fx = forkexec(&args)
-        .stdin(slave)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _cleanup = KillGroupOnDrop(fx.id());
-    let mut out = BufReader::new(fx.stdout.take().unwrap());
-    assert_eq!(read_line(&mut out), "ready");
+    let inner = [inner, &["--", logger]].concat();
+    let (mut fx, _cleanup, mut out) = leading_a_session_on(slave, &inner);
     let inner_fx = children(fx.id())[0] as i32;
     let inner_fx = rustix::process::Pid::from_raw(inner_fx).unwrap();
     let mut lines = Vec::new();
@@ -311,25 +329,7 @@ fn a_hangup_reaches_the_child_of_a_session_leader() {
     // the session leader alone: forkexec must pass that one on, though the kernel sent it.
     let (master, slave) = pty_slave();
     let script = format!("trap 'exit 5' HUP; echo ready; {SPIN}");
-    let mut fx = forkexec(&[
-        "run",
-        "--setsid",
-        "--setctty",
-        "--",
-        BIN,
-        "run",
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ])
-    .stdin(slave)
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let _cleanup = KillGroupOnDrop(fx.id());
-    let mut out = BufReader::new(fx.stdout.take().unwrap());
-    assert_eq!(read_line(&mut out), "ready");
+    let (mut fx, _cleanup, _out) = leading_a_session_on(slave, &["--", "sh", "-c", &script]);
     drop(master);
     let st = wait_bounded(&mut fx, LIMIT, "forkexec after the hangup");
     assert_eq!(st.code(), Some(5), "{st:?}");
