@@ -61,16 +61,10 @@ fn spawn_prepared(
     // What this kernel can do: probed at the first spawn of the process, read from a cache after.
     let support = features::support()
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
-    // Without close_range, the fds the child must look at, listed as late as possible.
-    let candidates = (!support.close_range_cloexec.works() && !spec.keep_fds)
-        .then(fds::close_on_exec_candidates);
+    let candidates = fd_candidates(spec, &support);
     let report = Report::default();
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, own_pid(spec));
-    if let Some(c) = &candidates {
-        child_plan.fd_hiding = FdHiding::PollAndMark;
-        child_plan.fd_candidates = &c.numbers;
-        child_plan.fd_scan_below = c.below;
-    }
+    hide_fds_by_candidates(&mut child_plan, &candidates);
     let a = &spec.attrs;
     let form = support.clone_form();
     let clone_ns = clone_namespaces(spec, form, &mut child_plan)?;
@@ -239,11 +233,32 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
         Ok(planned) => planned,
         Err(e) => return e,
     };
+    let support = match features::support() {
+        Ok(s) => s,
+        Err(errno) => return describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)),
+    };
+    let candidates = fd_candidates(spec, &support);
     let report = Report::default();
     let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, parent);
+    hide_fds_by_candidates(&mut child_plan, &candidates);
     let f = launch::exec_in_place(&mut child_plan, &mut || run_hooks(hooks));
     describe_failure(spec, f)
+}
+
+/// Without CLOSE_RANGE_CLOEXEC, the fds the child must look at to mark them close-on-exec,
+/// listed as late as possible (just before the clone or the in-place sequence).
+fn fd_candidates(spec: &Spec, support: &features::Support) -> Option<fds::FdCandidates> {
+    (!support.close_range_cloexec.works() && !spec.keep_fds).then(fds::close_on_exec_candidates)
+}
+
+/// Points the plan's fd hiding at `candidates`, where there are any (else close_range).
+fn hide_fds_by_candidates<'a>(plan: &mut ChildPlan<'a>, candidates: &'a Option<fds::FdCandidates>) {
+    if let Some(c) = candidates {
+        plan.fd_hiding = FdHiding::PollAndMark;
+        plan.fd_candidates = &c.numbers;
+        plan.fd_scan_below = c.below;
+    }
 }
 
 /// The namespace flags the clone carries. A time namespace needs clone3 (CLONE_NEWTIME is 0x80,

@@ -13,7 +13,8 @@
 //! - [`inherited`]: fds known only by number (validation, the CLI through `crate::fd`);
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
 //! - [`jump`]: the loader's trampoline into a new program;
-//! - [`signals`]: sending any signal number through a pidfd, to a pid or to a group;
+//! - [`signals`]: sending any signal number through a pidfd, to a pid or to a group; the
+//!   calling thread's mask and the ignored dispositions;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`terminal`]: taking the terminal back after a foreground child;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);

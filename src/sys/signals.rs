@@ -1,6 +1,7 @@
 //! Sending signals with any number the kernel accepts (0 and the real-time ones included, which
-//! rustix's `Signal` leaves out): through a pidfd, to a pid, or to a process group; and
-//! blocking every signal around a clone.
+//! rustix's `Signal` leaves out): through a pidfd, to a pid, or to a process group; blocking
+//! every signal around a clone; and this process's own view of signals (the calling thread's
+//! mask, ignored dispositions), for supervisors that receive signals synchronously.
 
 use super::raw;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -80,4 +81,21 @@ impl Drop for AllSignalsBlocked {
             let _ = raw::sigprocmask(libc::SIG_SETMASK, &self.0, core::ptr::null_mut());
         }
     }
+}
+
+/// `rt_sigprocmask(SIG_BLOCK, set, &old)`: adds `set` (the kernel's 64-bit sigset) to the
+/// calling thread's mask and returns the mask the thread had before.
+pub fn block_in_thread(set: u64) -> std::io::Result<u64> {
+    let mut old: u64 = 0;
+    // SAFETY: both pointers are live locals holding the kernel's 8-byte sigset.
+    let r = unsafe { super::raw::sigprocmask(libc::SIG_BLOCK, &set, &mut old) };
+    r.map(|_| old).map_err(std::io::Error::from_raw_os_error)
+}
+
+/// Whether this process's disposition of `sig` is SIG_IGN: `rt_sigaction(sig, NULL, &old)`.
+pub fn is_ignored(sig: i32) -> bool {
+    let mut old = super::raw::KernelSigaction::default();
+    // SAFETY: no new action is installed; `old` is a live local of the kernel's layout.
+    let r = unsafe { super::raw::sigaction(sig, core::ptr::null(), &mut old) };
+    r.is_ok() && old.handler == libc::SIG_IGN
 }
