@@ -44,7 +44,8 @@
 //! | `spawn/` | request as data, validation, preparation, the spawn flow | `attr`, `exec`, `load` (the userland loader's handoff), `sys`, `process`, `step`, `stdio`, `error` |
 //! | `attr/` | attribute values (signals, namespaces, limits...) and their checks | `sys` (raw types, fd probes) |
 //! | `exec/` | the exec family, PATH search, prepared vectors | `sys` |
-//! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd | rustix |
+//! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd (or the pid where the kernel has none) | rustix, `sys` (features, signals) |
+//! | [`kernel`] | what the first spawn's probe found: clone form, pidfd, close-on-exec method | `sys` (features) |
 //! | `step.rs` | the steps of a spawn and their messages | nothing of the crate |
 //! | `quoting.rs` | how bytes (a program, a path) are shown in messages | nothing of the crate |
 //! | `model/`, `explain/` | the pure execve model and its renderings | each other (explain reads model) |
@@ -64,6 +65,7 @@ mod error;
 pub mod exec;
 pub mod explain;
 pub mod fd;
+pub mod kernel;
 #[cfg(target_arch = "x86_64")]
 pub mod load;
 pub mod model;

@@ -1,13 +1,22 @@
 //! [`Child`]: the handle of a running process, addressed through its pidfd so no PID-reuse race
 //! exists. (The steps that run *inside* the new process are `sys::child_sequence`.)
+//!
+//! Where the kernel gives no pidfd (before 5.2/5.3, or a seccomp filter refusing CLONE_PIDFD and
+//! pidfd_open) or cannot use one (waitid(P_PIDFD) before 5.4, pidfd_send_signal before 5.1),
+//! the process is waited for and signalled by pid. That is race-free too while it is unreaped
+//! (a zombie keeps its pid): the `Child` reaps it and never signals it after. What a pid cannot
+//! guard against is other code of the same process reaping children it does not own
+//! (`waitpid(-1)`, SIGCHLD set to SIG_IGN), which breaks std's `Child` as well.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus, Output};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rustix::process::{waitid, WaitId, WaitIdOptions, WaitIdStatus};
+use crate::sys::features::{self, NoPidfd};
+use rustix::process::{waitid, Pid, WaitId, WaitIdOptions, WaitIdStatus};
 
 /// A spawned process: `std::process::Child`'s shape (public `stdin`, `stdout`, `stderr` that
 /// can be moved out), addressed through a pidfd.
@@ -54,13 +63,73 @@ pub enum ChildEvent {
 #[derive(Debug)]
 struct Process {
     pid: i32,
-    pidfd: OwnedFd,
+    /// The pidfd, or why there is none (then everything goes by pid).
+    pidfd: Result<OwnedFd, NoPidfd>,
     status: Option<ExitStatus>,
     kill_on_drop: bool,
     group_leader: bool,
     /// The parent's terminal fd whose foreground group the child's group took (`foreground`),
     /// and that group: given back to the parent's group once the child has exited.
     foreground: Option<(i32, i32)>,
+    /// What wakes `wait_timeout` where no pidfd can be polled, started on its first need.
+    exit_watch: Option<Arc<ExitWatch>>,
+}
+
+/// Wakes a `wait_timeout` when a child without a pollable pidfd exits (kernels before 5.3): a
+/// thread blocked in waitid(P_PID, pid, WEXITED|WNOWAIT). WNOWAIT sees the exit without
+/// reaping, so the `Child` still collects the status and the pid stays reserved until it does.
+///
+/// Chosen over the alternatives: a SIGCHLD handler (or signalfd, which needs SIGCHLD blocked in
+/// every thread) would change process-wide state behind the user's back and compete with
+/// their own handler; polling waitid(WNOHANG) with a growing sleep (CPython's way) wakes late
+/// by up to its sleep, or often. The thread wakes within microseconds of the exit and touches
+/// nothing else. Its price: one small thread per child waited on with a timeout, living until
+/// that child exits (a child that never exits keeps it parked). Where no thread can be started
+/// (RLIMIT_NPROC counts threads), `wait_timeout` looks again every [`POLL_SLICE`].
+#[derive(Debug, Default)]
+struct ExitWatch {
+    exited: Mutex<bool>,
+    changed: Condvar,
+}
+
+/// How often `wait_timeout` looks when neither a pidfd nor an exit-watch thread can wake it.
+const POLL_SLICE: Duration = Duration::from_millis(5);
+
+impl ExitWatch {
+    fn start(pid: Pid) -> io::Result<Arc<ExitWatch>> {
+        let watch = Arc::new(ExitWatch::default());
+        let theirs = Arc::clone(&watch);
+        std::thread::Builder::new()
+            .name("forkexec-exit-watch".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                // Returns at the exit, or with ECHILD once the Child reaped it first. A traced
+                // child's ptrace-stops show here too (any thread of the tracer's process sees
+                // them) and, not consumed, again: look again a little later.
+                loop {
+                    let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+                    match waitid(WaitId::Pid(pid), options) {
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Ok(Some(st)) if !(st.exited() || st.killed() || st.dumped()) => {
+                            std::thread::sleep(POLL_SLICE)
+                        }
+                        _ => break,
+                    }
+                }
+                *theirs.exited.lock().unwrap_or_else(PoisonError::into_inner) = true;
+                theirs.changed.notify_all();
+            })?;
+        Ok(watch)
+    }
+
+    /// Sleeps until the exit or for `left` (None: without limit).
+    fn sleep(&self, left: Option<Duration>) {
+        let exited = self.exited.lock().unwrap_or_else(PoisonError::into_inner);
+        match left {
+            Some(left) => drop(self.changed.wait_timeout_while(exited, left, |e| !*e)),
+            None => drop(self.changed.wait_while(exited, |e| !*e)),
+        }
+    }
 }
 
 fn to_exit_status(st: &WaitIdStatus) -> ExitStatus {
@@ -74,6 +143,18 @@ fn to_exit_status(st: &WaitIdStatus) -> ExitStatus {
 }
 
 impl Process {
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.pid).expect("a child's pid is positive")
+    }
+
+    /// What to wait on: the pidfd where waitid(P_PIDFD) works (5.4), else the pid.
+    fn wait_id(&self) -> WaitId<'_> {
+        match &self.pidfd {
+            Ok(fd) if features::cached().waitid_pidfd.works() => WaitId::PidFd(fd.as_fd()),
+            _ => WaitId::Pid(self.pid()),
+        }
+    }
+
     /// One waitid on the pidfd for an exit (and, for a traced child, its ptrace-stops, which
     /// the kernel reports to the tracer whatever the flags). `Ok(None)`: nothing yet (NOHANG).
     fn wait_event(&mut self, options: WaitIdOptions) -> io::Result<Option<ChildEvent>> {
@@ -81,10 +162,7 @@ impl Process {
             return Ok(Some(ChildEvent::Exited(s)));
         }
         loop {
-            match waitid(
-                WaitId::PidFd(self.pidfd.as_fd()),
-                WaitIdOptions::EXITED | options,
-            ) {
+            match waitid(self.wait_id(), WaitIdOptions::EXITED | options) {
                 Ok(Some(st)) if st.exited() || st.killed() || st.dumped() => {
                     let s = to_exit_status(&st);
                     self.status = Some(s);
@@ -121,7 +199,49 @@ impl Process {
         if self.status.is_some() {
             return Ok(());
         }
-        crate::sys::signals::send_signal(self.pidfd.as_fd(), sig)
+        match &self.pidfd {
+            Ok(fd) if features::cached().pidfd_send_signal.works() => {
+                crate::sys::signals::send_signal(fd.as_fd(), sig)
+            }
+            // Unreaped (status is None): the pid is still this child's.
+            _ => crate::sys::signals::kill_pid(self.pid, sig),
+        }
+    }
+
+    /// Sleeps until the process exits or `left` has passed (None: without limit): poll on the
+    /// pidfd, or the exit watch where there is no pidfd that polls.
+    fn sleep_until_exit(&mut self, left: Option<Duration>) -> io::Result<()> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        match &self.pidfd {
+            Ok(fd) if features::cached().pidfd_pollable() => {
+                // poll's timespec takes seconds as i64: a longer wait is cut into pieces.
+                let ts = left.map(|left| {
+                    let left = left.min(Duration::from_secs(i64::MAX as u64 / 2));
+                    rustix::event::Timespec {
+                        tv_sec: left.as_secs() as i64,
+                        tv_nsec: left.subsec_nanos() as i64,
+                    }
+                });
+                // A pidfd polls readable once the process has exited.
+                let mut fds = [PollFd::new(fd, PollFlags::IN)];
+                match poll(&mut fds, ts.as_ref()) {
+                    Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            _ => {
+                if self.exit_watch.is_none() {
+                    self.exit_watch = ExitWatch::start(self.pid()).ok();
+                }
+                match &self.exit_watch {
+                    Some(watch) => watch.sleep(left),
+                    // No thread to be had (RLIMIT_NPROC counts threads too): look again in
+                    // a few milliseconds.
+                    None => std::thread::sleep(left.map_or(POLL_SLICE, |l| l.min(POLL_SLICE))),
+                }
+                Ok(())
+            }
+        }
     }
 
     fn kill_group(&mut self, sig: i32) -> io::Result<()> {
@@ -162,7 +282,7 @@ impl Drop for Process {
 impl Child {
     pub(crate) fn new(
         pid: i32,
-        pidfd: OwnedFd,
+        pidfd: Result<OwnedFd, NoPidfd>,
         [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
         kill_on_drop: bool,
         group_leader: bool,
@@ -179,6 +299,7 @@ impl Child {
                 kill_on_drop,
                 group_leader,
                 foreground,
+                exit_watch: None,
             },
         }
     }
@@ -188,9 +309,15 @@ impl Child {
         self.process.pid as u32
     }
 
-    /// The pidfd: refers to this process only, even after its pid is reused.
-    pub fn pidfd(&self) -> BorrowedFd<'_> {
-        self.process.pidfd.as_fd()
+    /// The pidfd: refers to this process only, even after its pid is reused. An error
+    /// (`ErrorKind::Unsupported`) where the kernel gave none, saying why: CLONE_PIDFD needs
+    /// Linux 5.2, pidfd_open 5.3, and a seccomp filter may refuse both. The child is then
+    /// waited for and signalled by pid, which is safe while it is unreaped.
+    pub fn pidfd(&self) -> io::Result<BorrowedFd<'_>> {
+        match &self.process.pidfd {
+            Ok(fd) => Ok(fd.as_fd()),
+            Err(why) => Err(io::Error::new(io::ErrorKind::Unsupported, why.to_string())),
+        }
     }
 
     /// Waits for the child to exit (waitid on the pidfd). Closes stdin first, as std does, so
@@ -227,8 +354,9 @@ impl Child {
 
     /// Waits at most `timeout`; `Ok(None)` if the child is still running then. A timeout too
     /// large to add to the clock (`Duration::MAX`) waits without limit, as std's timeouts do.
+    /// Sleeps in poll on the pidfd; without a pollable pidfd (before Linux 5.3) on a helper
+    /// thread's waitid, started on the first call (no SIGCHLD handler is installed).
     pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-        use rustix::event::{poll, PollFd, PollFlags};
         let deadline = Instant::now().checked_add(timeout);
         loop {
             if let Some(s) = self.try_wait()? {
@@ -240,25 +368,16 @@ impl Child {
                     if left.is_zero() {
                         return Ok(None);
                     }
-                    // poll's timespec takes seconds as i64: a longer wait is cut into pieces.
-                    Some(left.min(Duration::from_secs(i64::MAX as u64 / 2)))
+                    Some(left)
                 }
                 None => None,
             };
-            let ts = left.map(|left| rustix::event::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: left.subsec_nanos() as i64,
-            });
-            // A pidfd polls readable once the process has exited.
-            let mut fds = [PollFd::new(&self.process.pidfd, PollFlags::IN)];
-            match poll(&mut fds, ts.as_ref()) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.process.sleep_until_exit(left)?;
         }
     }
 
-    /// Sends signal `sig` through the pidfd (never to a recycled pid): any number the kernel
+    /// Sends signal `sig` through the pidfd, or to the pid where there is none (never to a
+    /// recycled pid: only while the child is unreaped): any number the kernel
     /// accepts, 0 (does it still exist?) and the real-time signals included. Ok if it already
     /// exited and was reaped, like std's `kill`.
     pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {

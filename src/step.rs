@@ -33,6 +33,10 @@ spawn_steps! {
     None,
     ResetSignalHandlers,
     WaitForParent,
+    /// Finding the open fds with poll: kernels without CLOSE_RANGE_CLOEXEC.
+    ListFds,
+    /// Marking one listed fd close-on-exec.
+    MarkCloexec,
     Setsid,
     Setpgid,
     Foreground,
@@ -70,6 +74,9 @@ spawn_steps! {
     Clone,
     /// Parent side: writing uid_map/gid_map while the child waits.
     UserNamespaceMaps,
+    /// Parent side: writing the child's pid into the cgroup's cgroup.procs while it waits
+    /// (kernels without clone3's CLONE_INTO_CGROUP).
+    CgroupJoin,
 }
 
 /// A failed step as the child (or the clone) reports it.
@@ -101,6 +108,8 @@ pub(crate) struct StepContext<'a> {
     pub cwd: Option<String>,
     /// The new root, if any, quoted for a message.
     pub chroot: Option<String>,
+    /// The cgroup directory, if any.
+    pub cgroup: Option<String>,
     /// The supplementary groups asked for, if any.
     pub groups: Option<&'a [u32]>,
     /// Names a CLONE_NEW* set for an unshare step (`user,mount`).
@@ -182,8 +191,45 @@ impl SpawnStep {
             S::NoNewPrivs => ("prctl", "set no_new_privs".into()),
             S::Ptrace => ("ptrace", "ptrace(PTRACE_TRACEME)".into()),
             S::WaitForParent => ("read", "wait for the parent".into()),
+            S::ListFds => (
+                "poll",
+                format!("find the open fds from {d} to mark them close-on-exec"),
+            ),
+            S::MarkCloexec => ("fcntl", format!("mark fd {d} close-on-exec")),
+            S::CgroupJoin => (
+                "cgroup.procs",
+                format!(
+                    "move the child into cgroup {:?} (cgroup.procs)",
+                    cx.cgroup.as_deref().unwrap_or("")
+                ),
+            ),
             S::UserNamespaceMaps => ("uid_map", "write the user namespace id maps".into()),
             S::None => ("unknown", "spawn".into()),
+        }
+    }
+}
+
+impl SpawnStep {
+    /// What a failure with `errno` may mean beyond the errno, where the answer is "this kernel
+    /// is too old": the feature and the Linux version that added it.
+    pub(crate) fn kernel_hint(self, detail: i64, errno: i32) -> Option<String> {
+        if errno != libc::EINVAL {
+            return None;
+        }
+        match self {
+            SpawnStep::Unshare | SpawnStep::Clone => {
+                let flags = detail as i32;
+                let mut needs = Vec::new();
+                if flags & libc::CLONE_NEWCGROUP != 0 {
+                    needs.push("cgroup namespaces need Linux 4.6");
+                }
+                if flags & libc::CLONE_NEWTIME != 0 {
+                    needs.push("time namespaces need Linux 5.6");
+                }
+                (!needs.is_empty()).then(|| needs.join(", "))
+            }
+            SpawnStep::AmbientCaps => Some("ambient capabilities need Linux 4.3".into()),
+            _ => None,
         }
     }
 }

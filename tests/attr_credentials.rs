@@ -2,7 +2,7 @@
 
 mod support;
 use forkexec::{Command, ErrorStage};
-use support::{is_root, probe, sh, skip, status_field};
+use support::{is_root, probe, sh, skip, status_field, wait_until_no_writer};
 
 #[test]
 fn uid_gid_and_groups_are_set_in_the_child() {
@@ -95,10 +95,12 @@ fn make_chroot() -> tempfile::TempDir {
             files.push(word.into());
         }
     }
+    let mut copies = Vec::new();
     for f in files {
         let dest = dir.path().join(f.strip_prefix("/").unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(&f, &dest).unwrap();
+        copies.push(dest);
     }
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -107,6 +109,10 @@ fn make_chroot() -> tempfile::TempDir {
     }
     std::fs::write(dir.path().join("marker"), "inside").unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
+    copies.push(bin.join("sh"));
+    for f in &copies {
+        wait_until_no_writer(f);
+    }
     dir
 }
 

@@ -135,6 +135,14 @@ fn unshare_uts_ipc_net_cgroup_as_root() {
     if !is_root() {
         return skip("unshare of uts/ipc/net/cgroup without a user namespace needs root");
     }
+    if support::emulated_lacks().is_some_and(|l| l.cgroup_namespace) {
+        let mut cmd = Command::new("true");
+        cmd.unshare_namespaces("uts,cgroup");
+        support::assert_refused_as_too_old(&mut cmd, "cgroup namespaces need Linux 4.6");
+        let mut cmd = Command::new("true");
+        cmd.clone_namespaces("cgroup");
+        return support::assert_refused_as_too_old(&mut cmd, "cgroup namespaces need Linux 4.6");
+    }
     let kinds = ["uts", "ipc", "net", "cgroup"];
     let got = child_ns(
         Command::new("readlink").unshare_namespaces("uts,ipc,net,cgroup"),
@@ -175,6 +183,11 @@ fn unshare_pid_and_time_apply_to_the_programs_children() {
     let pids: Vec<&str> = out.lines().collect();
     assert_ne!(pids[0], "1", "{out}");
     assert_eq!(pids[1], "1", "{out}");
+    if support::emulated_lacks().is_some_and(|l| l.time_namespace) {
+        let mut cmd = Command::new("true");
+        cmd.unshare_namespaces("time");
+        return support::assert_refused_as_too_old(&mut cmd, "time namespaces need Linux 5.6");
+    }
     // A time namespace made by unshare is entered at exec.
     let got = child_ns(
         Command::new("readlink").unshare_namespaces("time"),
@@ -188,6 +201,12 @@ fn clone_time_and_uts_namespaces() {
     if !is_root() {
         return skip("time/uts namespaces without a user namespace need root");
     }
+    if support::emulated_lacks().is_some_and(|l| l.time_namespace) {
+        let mut cmd = Command::new("true");
+        cmd.clone_namespaces("time,uts");
+        return support::assert_refused_as_too_old(&mut cmd, "time namespaces need Linux 5.6");
+    }
+    // Without clone3 (the docker profile) the child unshares the time namespace instead.
     let got = child_ns(
         Command::new("readlink").clone_namespaces("time,uts"),
         &["time", "uts"],

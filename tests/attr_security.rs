@@ -29,6 +29,13 @@ fn ambient_capabilities_survive_setuid_and_exec() {
     if !is_root() {
         return skip("raising ambient capabilities for another uid needs root");
     }
+    if support::emulated_lacks().is_some_and(|l| l.ambient_caps) {
+        let mut cmd = Command::new("cat");
+        cmd.uid(65534)
+            .gid(65534)
+            .ambient_capabilities(["net_bind_service"]);
+        return support::assert_refused_as_too_old(&mut cmd, "ambient capabilities need Linux 4.3");
+    }
     let st = child_status(
         Command::new("cat")
             .uid(65534)

@@ -26,28 +26,18 @@ use std::ffi::OsStr;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::programs;
 
 const BOUND: Duration = Duration::from_secs(20);
 
 /// Waits until the child has stopped itself (its exec is done), bounded.
 fn wait_stopped(child: &forkexec::Child) {
-    let deadline = Instant::now() + BOUND;
-    loop {
-        match rustix::process::waitid(
-            rustix::process::WaitId::PidFd(child.pidfd()),
-            rustix::process::WaitIdOptions::STOPPED
-                | rustix::process::WaitIdOptions::NOHANG
-                | rustix::process::WaitIdOptions::NOWAIT,
-        ) {
-            Ok(Some(_)) => return,
-            Ok(None) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => panic!("waitid: {e}"),
-        }
-        assert!(Instant::now() < deadline, "probe did not stop: a hang");
-        std::thread::sleep(Duration::from_micros(100));
-    }
+    let stopped = rustix::process::WaitIdOptions::STOPPED;
+    assert!(
+        support::wait_unreaped(child.id(), stopped, BOUND),
+        "probe did not stop: a hang"
+    );
 }
 
 /// Lets a stopped probe finish and returns its exit code (its argc).

@@ -338,17 +338,9 @@ fn calibrate_fd_detector(data_file: &std::path::Path) {
 fn calibrate_zombie_detector() {
     let mut child = Command::new(&programs().exit_argc).spawn().unwrap();
     let pid = child.id();
-    // Wait until it is a zombie without reaping it: poll the pidfd (readable on exit).
-    let pidfd = child.pidfd();
-    let mut pfd = [rustix::event::PollFd::new(
-        &pidfd,
-        rustix::event::PollFlags::IN,
-    )];
-    let ts = rustix::event::Timespec {
-        tv_sec: 10,
-        tv_nsec: 0,
-    };
-    rustix::event::poll(&mut pfd, Some(&ts)).unwrap();
+    // Wait until it is a zombie without reaping it.
+    let exited = rustix::process::WaitIdOptions::EXITED;
+    assert!(support::wait_unreaped(pid, exited, Duration::from_secs(10)));
     let seen = support::children_of_self();
     assert!(
         seen.iter().any(|c| c.pid == pid && c.state == 'Z'),

@@ -1,10 +1,12 @@
-//! `forkexec run`'s process-attribute flags: one per attribute of issue 3, each named after
-//! its Go (syscall.SysProcAttr) and util-linux equivalents in `--help`.
+//! The process-attribute flags of `run` and `exec`: one per attribute, each named after its Go
+//! (syscall.SysProcAttr) and util-linux equivalents in `--help`. Credentials, namespaces and
+//! prlimit's per-resource flags have files of their own.
 
+use crate::credential_flags::CredentialFlags;
+use crate::namespace_flags::NamespaceFlags;
+use crate::rlimit_flags::RlimitFlags;
 use clap::Args;
-use forkexec::attr::{
-    limits::parse_rlimit, security::parse_capabilities, IdMap, Namespaces, Signal, SignalSet,
-};
+use forkexec::attr::{limits::parse_rlimit, security::parse_capabilities, Signal, SignalSet};
 use std::path::PathBuf;
 
 #[derive(Args, Debug, Default)]
@@ -22,7 +24,7 @@ pub struct AttrArgs {
     /// Make the child's group the foreground group of the terminal at --ctty (a parent fd),
     /// like a shell's foreground job (Go: Foreground + Ctty).
     #[arg(long)]
-    foreground: bool,
+    pub(crate) foreground: bool,
     /// Make the terminal at --ctty (a child fd, after --fd) the controlling terminal; needs
     /// --setsid (Go: Setctty + Ctty; setsid --ctty).
     #[arg(long)]
@@ -37,43 +39,23 @@ pub struct AttrArgs {
     /// Change the root directory before credentials and --dir (Go: Chroot; chroot(8)).
     #[arg(long, value_name = "DIR")]
     chroot: Option<PathBuf>,
-    /// setuid(N), last of the credential steps (Go: Credential.Uid; setpriv --reuid).
-    #[arg(long, value_name = "N")]
-    uid: Option<u32>,
-    /// setgid(N), before setuid (Go: Credential.Gid; setpriv --regid).
-    #[arg(long, value_name = "N")]
-    gid: Option<u32>,
-    /// setgroups(A,B,...), first credential step; "" clears them (Go: Credential.Groups;
-    /// setpriv --groups / --clear-groups).
-    #[arg(long, value_name = "A,B", value_parser = parse_groups)]
-    groups: Option<Groups>,
-    /// Never call setgroups: keep the supplementary groups (Go: Credential.NoSetGroups;
-    /// setpriv --keep-groups).
-    #[arg(long)]
-    no_setgroups: bool,
     /// Signal the child gets when the spawning thread dies (Go: Pdeathsig; setpriv
     /// --pdeathsig).
     #[arg(long, value_name = "SIG")]
-    pdeathsig: Option<Signal>,
-    /// New namespaces made by the clone: user,mount,pid,net,uts,ipc,cgroup,time (Go:
-    /// Cloneflags; unshare --fork --user --mount ...).
-    #[arg(long = "clone-ns", value_name = "LIST")]
-    clone_ns: Option<Namespaces>,
-    /// Namespaces the child unshares before chroot and credentials (Go: Unshareflags;
-    /// unshare(1)).
-    #[arg(long, value_name = "LIST")]
-    unshare: Option<Namespaces>,
-    /// A uid_map line written by the parent while the child waits; needs --clone-ns user
-    /// (Go: UidMappings; unshare --map-users C:H:N). Repeatable.
-    #[arg(long = "uid-map", value_name = "C:H:N")]
-    uid_map: Vec<IdMap>,
-    /// A gid_map line (Go: GidMappings; unshare --map-groups C:H:N). Repeatable.
-    #[arg(long = "gid-map", value_name = "C:H:N")]
-    gid_map: Vec<IdMap>,
-    /// /proc/PID/setgroups of the new user namespace; default deny with a gid map (Go:
-    /// GidMappingsEnableSetgroups; unshare --setgroups).
-    #[arg(long, value_name = "allow|deny", value_parser = ["allow", "deny"])]
-    setgroups: Option<String>,
+    pub(crate) pdeathsig: Option<Signal>,
+    /// Make sure the program dies with forkexec, however forkexec ends (SIGKILL included):
+    /// the kernel sends it SIG (default KILL) when forkexec exits: PR_SET_PDEATHSIG (unshare
+    /// --kill-child). Exec'ing a setuid program clears it.
+    #[arg(
+        long,
+        value_name = "SIG",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "KILL",
+        conflicts_with = "pdeathsig",
+        help_heading = "Supervision"
+    )]
+    pub(crate) kill_child: Option<Signal>,
     /// Ambient capabilities kept across exec and --uid (Go: AmbientCaps; setpriv
     /// --ambient-caps), e.g. net_bind_service,CAP_NET_RAW.
     #[arg(long = "ambient-caps", value_name = "LIST")]
@@ -81,7 +63,7 @@ pub struct AttrArgs {
     /// Start inside this cgroup v2 directory (clone3 CLONE_INTO_CGROUP; Go: UseCgroupFD +
     /// CgroupFD).
     #[arg(long, value_name = "PATH")]
-    cgroup: Option<PathBuf>,
+    pub(crate) cgroup: Option<PathBuf>,
     /// PTRACE_TRACEME right before exec (Go: Ptrace). The program stops at its first
     /// instruction; forkexec then lets go of it, leaving it stopped for a debugger to attach
     /// (gdb -p PID), and waits for it: SIGCONT or the debugger resumes it.
@@ -97,7 +79,7 @@ pub struct AttrArgs {
     /// Signals blocked when the program starts; default: the mask forkexec was started with,
     /// inherited as exec does (posix_spawnattr_setsigmask). An empty list unblocks all.
     #[arg(long, value_name = "LIST")]
-    sigmask: Option<SignalSet>,
+    pub(crate) sigmask: Option<SignalSet>,
     /// Signals the program starts with ignored (SIG_IGN; nohup(1) does this for HUP).
     #[arg(long, value_name = "LIST")]
     sigignore: Option<SignalSet>,
@@ -109,8 +91,8 @@ pub struct AttrArgs {
     /// ignored, as nohup(1) expects, except SIGPIPE, which is always reset).
     #[arg(long)]
     reset_ignored_signals: bool,
-    /// Set no_new_privs before exec (setpriv --no-new-privs).
-    #[arg(long)]
+    /// Set no_new_privs before exec (setpriv --no-new-privs / --nnp).
+    #[arg(long, visible_alias = "nnp")]
     no_new_privs: bool,
     /// Child fd N gets this process's fd M; swaps and cycles are handled (Go: Files;
     /// command-fds). Repeatable.
@@ -119,27 +101,19 @@ pub struct AttrArgs {
     /// Close child fd N even if inherited (Go: Files[N] = -1). Repeatable.
     #[arg(long = "close-fd", value_name = "N")]
     close_fd: Vec<i32>,
-    /// Absolute nice value -20..19: setpriority (nice(1) -n; renice).
+    /// Add N to the niceness, as nice(1) -n does: the child runs at this process's nice value
+    /// plus N, kept within -20..19 (setpriority). Lowering it needs CAP_SYS_NICE.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     nice: Option<i32>,
     /// Scheduling policy other|batch|idle|fifo|rr with optional priority (chrt(1)).
     #[arg(long, value_name = "POLICY[:PRIO]")]
     sched: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-struct Groups(Vec<u32>);
-
-fn parse_groups(s: &str) -> Result<Groups, String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse::<u32>()
-                .map_err(|_| format!("{p:?} is not a group id"))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Groups)
+    #[command(flatten)]
+    pub(crate) credentials: CredentialFlags,
+    #[command(flatten)]
+    pub(crate) namespaces: NamespaceFlags,
+    #[command(flatten)]
+    rlimits: RlimitFlags,
 }
 
 /// A umask: octal digits, 0 to 0777 (umask(1) takes the same).
@@ -166,6 +140,14 @@ fn parse_fd_pair(s: &str) -> Result<(i32, i32), String> {
             .ok_or_else(|| format!("{s:?}: {v:?} is not an fd number"))
     };
     Ok((parse(n)?, parse(m)?))
+}
+
+/// nice(1) -n: this process's nice value plus `adjustment`, kept within -20..19 as the
+/// kernel's nice(2) keeps it.
+fn adjusted_nice(adjustment: i32) -> Result<i32, String> {
+    let current = rustix::process::getpriority_process(None)
+        .map_err(|e| format!("--nice: reading this process's nice value: {e}"))?;
+    Ok(current.saturating_add(adjustment).clamp(-20, 19))
 }
 
 impl AttrArgs {
@@ -196,36 +178,11 @@ impl AttrArgs {
         if let Some(d) = &self.chroot {
             cmd.chroot(d);
         }
-        if let Some(u) = self.uid {
-            cmd.uid(u);
-        }
-        if let Some(g) = self.gid {
-            cmd.gid(g);
-        }
-        if let Some(Groups(g)) = &self.groups {
-            cmd.groups(g);
-        }
-        if self.no_setgroups {
-            cmd.no_setgroups(true);
-        }
-        if let Some(s) = self.pdeathsig {
+        self.credentials.apply(cmd)?;
+        if let Some(s) = self.pdeathsig.or(self.kill_child) {
             cmd.pdeathsig(s);
         }
-        if let Some(ns) = self.clone_ns {
-            cmd.clone_namespaces(ns);
-        }
-        if let Some(ns) = self.unshare {
-            cmd.unshare_namespaces(ns);
-        }
-        for m in &self.uid_map {
-            cmd.uid_map(*m);
-        }
-        for m in &self.gid_map {
-            cmd.gid_map(*m);
-        }
-        if let Some(s) = &self.setgroups {
-            cmd.userns_setgroups(s == "allow");
-        }
+        self.namespaces.apply(cmd);
         if let Some(list) = &self.ambient_caps {
             let caps = parse_capabilities(list).map_err(|e| format!("--ambient-caps: {e}"))?;
             cmd.ambient_capabilities(caps);
@@ -236,7 +193,7 @@ impl AttrArgs {
         if self.ptrace {
             cmd.ptrace(true);
         }
-        for spec in &self.rlimit {
+        for spec in self.rlimit.iter().chain(&self.rlimits.specs) {
             let (res, soft, hard) = parse_rlimit(spec).map_err(|e| format!("--rlimit: {e}"))?;
             cmd.rlimit(res, soft, hard);
         }
@@ -267,7 +224,7 @@ impl AttrArgs {
             cmd.close_fd(n);
         }
         if let Some(n) = self.nice {
-            cmd.nice(n);
+            cmd.nice(adjusted_nice(n)?);
         }
         if let Some(spec) = &self.sched {
             let (policy, prio) = match spec.split_once(':') {

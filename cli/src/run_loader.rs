@@ -20,18 +20,15 @@ pub struct LoaderArgs {
 }
 
 impl LoaderArgs {
-    /// Sets the loader on `cmd`; with --memory reads `program` (searched in `path_var` unless
-    /// `no_path`). Returns the exit status to stop with when the program cannot be read.
-    pub fn apply(
-        &self,
-        cmd: &mut forkexec::Command,
-        program: &OsStr,
-        path_var: Option<&OsStr>,
-        no_path: bool,
-    ) -> Result<(), i32> {
+    /// Sets the loader on `cmd`; with --memory reads PROGRAM (searched in the PATH the child
+    /// gets, unless --no-path). Returns the exit status to stop with when it cannot be read.
+    pub fn apply(&self, cmd: &mut forkexec::Command, run: &crate::run::RunArgs) -> Result<(), i32> {
         if !self.userland {
             return Ok(());
         }
+        let program = run.program();
+        let path_var = run.child_path();
+        let (path_var, no_path) = (path_var.as_deref(), run.no_path());
         cmd.loader(forkexec::Loader::Userland);
         if !self.memory {
             return Ok(());

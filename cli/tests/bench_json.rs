@@ -1,11 +1,19 @@
-//! `forkexec bench --json` keeps its contract: one object with results per scenario, method and
-//! size. Only the shape is checked: speed is for the benchmark itself, never for a test.
+//! `forkexec bench` keeps its contracts: the JSON shape (one row per scenario, method, size and
+//! thread count, with median, mean, p90, p99 and runs), every issue's target in the targets
+//! section, the SVG plot, and exit 2 for usage mistakes. Only shapes are checked: speed is for
+//! the benchmark itself, never for a test.
 
 use std::process::Command;
 
+fn forkexec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_forkexec"))
+}
+
 #[test]
-fn bench_json_has_one_row_per_method_and_scenario() {
-    let out = Command::new(env!("CARGO_BIN_EXE_forkexec"))
+fn bench_json_has_every_figure_for_every_cell_and_every_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("bench.svg");
+    let out = forkexec()
         .args([
             "bench",
             "--json",
@@ -14,8 +22,14 @@ fn bench_json_has_one_row_per_method_and_scenario() {
             "--seconds",
             "0.5",
             "--scenarios",
-            "plain,userns",
+            "plain,userns,threads",
+            "--threads",
+            "1,2",
+            "--thread-seconds",
+            "0.1",
+            "--plot",
         ])
+        .arg(&svg)
         .output()
         .unwrap();
     assert!(
@@ -25,28 +39,102 @@ fn bench_json_has_one_row_per_method_and_scenario() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = v["results"].as_array().unwrap();
-    let ids = |sc: &str| -> Vec<String> {
+    let ids = |sc: &str, threads: Option<u64>| -> Vec<String> {
         rows.iter()
-            .filter(|r| r["scenario"] == sc)
+            .filter(|r| r["scenario"] == sc && r["threads"].as_u64() == threads)
             .map(|r| r["method"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(
-        ids("plain"),
-        [
-            "forkexec",
-            "std",
-            "std_pre_exec",
-            "posix_spawn",
-            "fork_exec",
-            "vfork_exec"
-        ]
-    );
+    let all = [
+        "forkexec",
+        "std",
+        "std_pre_exec",
+        "posix_spawn",
+        "fork_exec",
+        "vfork_exec",
+        "vfork_pidfd",
+    ];
+    assert_eq!(ids("plain", None), all);
     // Only forkexec and std's fork path can do namespaces with maps.
-    assert_eq!(ids("userns"), ["forkexec", "std_pre_exec"]);
+    assert_eq!(ids("userns", None), ["forkexec", "std_pre_exec"]);
+    assert_eq!(ids("threads", Some(1)), all);
+    assert_eq!(ids("threads", Some(2)), all);
+    assert_eq!(rows.len(), 7 + 2 + 2 * 7);
     for r in rows {
         assert_eq!(r["rss_mib"], 0);
-        assert_eq!(r["runs"], 20);
-        assert!(r["median_us"].as_f64().unwrap() > 0.0);
+        let figures: Vec<f64> = ["median_us", "mean_us", "p90_us", "p99_us"]
+            .iter()
+            .map(|k| r[k].as_f64().unwrap_or_else(|| panic!("{k} in {r}")))
+            .collect();
+        assert!(figures.iter().all(|&f| f > 0.0), "{r}");
+        // p90 and p99 are samples at or above the median.
+        assert!(figures[2] >= figures[0] && figures[3] >= figures[2], "{r}");
+        let runs = r["runs"].as_u64().unwrap();
+        if r["scenario"] == "threads" {
+            assert!(runs >= 1, "{r}");
+            assert!(r["spawns_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        } else {
+            assert_eq!(runs, 20, "{r}");
+            assert!(r.get("threads").is_none() && r.get("spawns_per_s").is_none());
+        }
+    }
+
+    // Every issue with a bench target shows in the targets section, judged or with a reason.
+    let targets = v["targets"].as_array().unwrap();
+    let mut issues: Vec<u64> = targets
+        .iter()
+        .map(|t| t["issue"].as_u64().unwrap())
+        .collect();
+    issues.sort_unstable();
+    issues.dedup();
+    assert_eq!(issues, [2, 3, 10, 13, 15, 16, 17]);
+    for t in targets {
+        match t["status"].as_str().unwrap() {
+            "ok" | "MISSED" => assert!(t["value"].as_f64().unwrap() > 0.0, "{t}"),
+            "not measured" => assert!(t["reason"].as_str().unwrap().len() > 5, "{t}"),
+            other => panic!("status {other} in {t}"),
+        }
+    }
+    let reason = |goal_part: &str| -> String {
+        let t = targets
+            .iter()
+            .find(|t| t["goal"].as_str().unwrap().contains(goal_part))
+            .unwrap_or_else(|| panic!("no target {goal_part}"));
+        format!("{} {}", t["status"], t["reason"])
+    };
+    // Measured in this run: plain at 0 against posix_spawn, 8 threads is not.
+    assert!(!reason("faster than glibc").contains("not measured"));
+    assert!(reason("8 threads: throughput >= 1.8x glibc").contains("--threads 8 not run"));
+    assert!(reason("attributes flat").contains("scenario attrs not run"));
+    assert!(reason("bubblewrap").contains("not built yet (issue 15)"));
+
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+    for text in [
+        "plain: median spawn+wait",
+        "userns: median spawn+wait",
+        "threads, parent 0: spawns per second",
+        "clone3 vfork + pidfd in C (fair floor)",
+    ] {
+        assert!(svg.contains(text), "the plot lacks {text:?}");
+    }
+}
+
+#[test]
+fn usage_mistakes_exit_2_with_the_reason() {
+    for (args, says) in [
+        (&["--runs", "0"][..], "--runs must be at least 1"),
+        (&["--scenarios", "async"][..], "planned by issue 13"),
+        (&["--scenarios", "nope"][..], "unknown scenario \"nope\""),
+        (&["--methods", "nope"][..], "unknown method \"nope\""),
+        (&["--rss", "8T"][..], "bad size"),
+        (&["--threads", "0"][..], "0 threads"),
+        (&["--target", "/nonexistent/x"][..], "cannot read --target"),
+        (&["--rss", "100000G"][..], "resident at once"),
+    ] {
+        let out = forkexec().arg("bench").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
     }
 }

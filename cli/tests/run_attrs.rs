@@ -1,19 +1,9 @@
 //! `forkexec run` attribute flags end to end: the failure message of a failing step, the
 //! terminal flags that need a session of their own (--foreground, --noctty), --fd, --help.
 
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+mod cli_support;
+use cli_support::{is_root, pty_slave, text, BIN};
 use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_forkexec");
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn a_failing_setgid_in_a_non_root_child_reports_step_and_errno() {
@@ -56,21 +46,6 @@ fn a_failing_setgid_in_a_non_root_child_reports_step_and_errno() {
     );
     assert_eq!(out.status.code(), Some(126));
     assert_eq!(out.stdout, b"");
-}
-
-fn pty_slave() -> (std::os::fd::OwnedFd, std::fs::File) {
-    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
-    grantpt(&master).unwrap();
-    unlockpt(&master).unwrap();
-    let name = ptsname(&master, Vec::new()).unwrap();
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOCTTY)
-        .open(std::ffi::OsStr::from_bytes(name.as_bytes()))
-        .unwrap();
-    (master, slave)
 }
 
 /// Runs `forkexec run --setsid --setctty -- forkexec run INNER... -- cat /proc/self/stat`
@@ -238,9 +213,9 @@ fn help_names_the_go_and_util_linux_equivalents() {
         "--noctty",
         "--chroot <DIR>",
         "chroot(8)",
-        "--uid <N>",
+        "--uid <USER>",
         "Go: Credential.Uid; setpriv --reuid",
-        "--gid <N>",
+        "--gid <GROUP>",
         "--groups <A,B>",
         "--no-setgroups",
         "--pdeathsig <SIG>",
@@ -366,10 +341,7 @@ fn values_the_user_got_wrong_exit_2_with_the_usage_hint() {
             "SIGKILL and SIGSTOP cannot be blocked",
         ),
         (&["--uid-map", "0:0:1"], "they need a new user namespace"),
-        (
-            &["--groups", "1", "--no-setgroups"],
-            "contradict each other",
-        ),
+        (&["--groups", "1", "--no-setgroups"], "cannot be used with"),
         (&["--fd", "1000000=1"], "RLIMIT_NOFILE soft limit"),
         (&["--cgroup", "/tmp"], "is not a cgroup v2 directory"),
     ] {

@@ -1,4 +1,4 @@
-//! `forkexec run --no-path` and `--shell-fallback / --no-shell-fallback`.
+//! `forkexec run --no-path` and `--shell-fallback / --no-shell-fallback` (on by default).
 //!
 //! One test function: its scripts are written before any process is spawned, so no child of
 //! a parallel test can hold them open for writing (ETXTBSY).
@@ -38,8 +38,9 @@ fn no_path_and_shell_fallback_flags() {
     assert_eq!(run(&dir, &["true"]), 0);
     assert_eq!(run(&dir, &["--no-path", "true"]), 127, "no ./true here");
 
-    // ENOEXEC: 126 by default, run under /bin/sh with --shell-fallback; the last flag wins.
-    assert_eq!(run(&dir, &["./nosb"]), 126);
+    // ENOEXEC: run under /bin/sh by default (as execvp, env(1) and the shells do), 126 with
+    // --no-shell-fallback; the last flag wins.
+    assert_eq!(run(&dir, &["./nosb"]), 7);
     assert_eq!(run(&dir, &["--no-shell-fallback", "./nosb"]), 126);
     assert_eq!(run(&dir, &["--shell-fallback", "./nosb"]), 7);
     assert_eq!(

@@ -187,6 +187,27 @@ impl SignalSet {
             .filter_map(Signal::new)
             .filter(move |s| self.contains(*s))
     }
+
+    /// Blocks these signals in the calling thread (`rt_sigprocmask(SIG_BLOCK)`) and returns the
+    /// mask the thread had before, real-time signals included.
+    ///
+    /// For a supervisor: block the signals it forwards *before* spawning, so none is lost
+    /// between the spawn and the wait, and receive them synchronously (signalfd,
+    /// sigtimedwait); no handler is installed, so none can reach the child. Pass the returned
+    /// mask to [`Command::signal_mask`](crate::Command::signal_mask) so the child starts with
+    /// the mask the supervisor itself was given, not with the signals it blocked.
+    pub fn block_in_this_thread(self) -> std::io::Result<SignalSet> {
+        crate::sys::signals::block_in_thread(self.0).map(SignalSet)
+    }
+
+    /// The members of this set whose disposition in this process is SIG_IGN (one
+    /// `rt_sigaction` query each): signals the caller asked this process not to act on, as a
+    /// shell does for a background job (INT, QUIT) or nohup(1) for HUP.
+    pub fn ignored_in_this_process(self) -> SignalSet {
+        self.iter()
+            .filter(|s| crate::sys::signals::is_ignored(s.number()))
+            .collect()
+    }
 }
 
 impl fmt::Display for SignalSet {

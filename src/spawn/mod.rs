@@ -21,8 +21,9 @@ use crate::process::Child;
 use crate::quoting::quote;
 use crate::stdio::Stdio;
 use crate::step::{SpawnStep, StepContext, StepFailure};
-use crate::sys::child_sequence::{ChildPlan, Report};
-use crate::sys::clone::CloneRequest;
+use crate::sys::child_sequence::{ChildPlan, FdHiding, Report};
+use crate::sys::clone::{CloneForm, CloneRequest};
+use crate::sys::features;
 use crate::sys::launch::{self, Spawned};
 use fds::FdPlan;
 use spec::{PreExecHooks, Spec};
@@ -52,16 +53,14 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     }
     // The closures are called through `&mut`; the rest of the spec is only read.
     let mut hooks = std::mem::take(&mut spec.pre_exec);
+    #[cfg(target_arch = "x86_64")]
     let spawned = if userland {
-        #[cfg(target_arch = "x86_64")]
-        {
-            userland::spawn(spec, defaults, envp, &mut hooks)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!()
+        userland::spawn(spec, defaults, envp, &mut hooks)
     } else {
         spawn_prepared(spec, defaults, envp, &mut hooks)
     };
+    #[cfg(not(target_arch = "x86_64"))]
+    let spawned = spawn_prepared(spec, defaults, envp, &mut hooks);
     spec.pre_exec = hooks;
     spawned
 }
@@ -74,11 +73,8 @@ fn spawn_prepared(
 ) -> Result<Child> {
     let target = &spec.target.as_ref().expect("exec_target set it").target;
     let (fds, parent_ends) = fd_plan(spec, defaults)?;
-    let (report, retry) = (Report::default(), Report::default());
     let call = plan::ExecCall::of(spec, target, &envp);
-    let mut child_plan = plan::child_plan(spec, call, &fds, &report, own_pid(spec));
-    let mut launcher = Launcher::new(spec, hooks)?;
-    let launched = launcher.launch_with(spec, &mut child_plan, &envp, &retry);
+    let launched = launch(spec, &fds, call, &envp, hooks)?;
     drop(fds); // closes the child's ends of pipes and /dev/null in the parent
     match launched {
         Ok(s) => Ok(child(spec, s, parent_ends)),
@@ -86,72 +82,79 @@ fn spawn_prepared(
     }
 }
 
-/// How the children of a request are cloned: forked when `pre_exec` closures must run, on the
-/// release path when the parent writes uid/gid maps while the child waits, else on the vfork
-/// path.
-struct Launcher<'h> {
-    req: CloneRequest,
-    needs_release: bool,
-    hooks: &'h mut PreExecHooks,
-    /// The cgroup directory the child starts in, open until the clone.
-    _cgroup: Option<std::fs::File>,
-}
-
-impl<'h> Launcher<'h> {
-    fn new(spec: &Spec, hooks: &'h mut PreExecHooks) -> Result<Launcher<'h>> {
-        let a = &spec.attrs;
-        let cgroup = match &a.cgroup {
-            Some(dir) => Some(open_cgroup(spec, dir)?),
-            None => None,
-        };
-        let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty();
-        Ok(Launcher {
-            req: CloneRequest {
-                extra_flags: a.clone_ns as u64,
-                vfork: !needs_release,
-                cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
-            },
-            needs_release,
-            hooks,
-            _cgroup: cgroup,
-        })
-    }
-
-    /// Clones a child running `plan`; returns once it has exec'd, or its failure.
-    fn launch(&mut self, spec: &Spec, plan: &mut ChildPlan) -> Result<Spawned, StepFailure> {
-        if !self.hooks.0.is_empty() {
-            let hooks = &mut *self.hooks;
-            launch::spawn_fork(plan, &mut |/* in the forked child */| run_hooks(hooks))
-        } else if self.needs_release {
-            let write_maps = &mut |pid| id_maps::write_id_maps(&spec.attrs, pid);
-            launch::spawn_release(plan, &self.req, write_maps)
-        } else {
-            launch::spawn_vfork(plan, &self.req)
+/// Clones a child that runs the child sequence with `fds`, then `call` (whose environment is
+/// `envp`), as this kernel and the request allow: forked for `pre_exec` closures, released
+/// after the parent's part for uid/gid maps or a cgroup to join, else on the vfork path.
+/// Returns once the child has exec'd, or the step that failed; an error before any clone.
+fn launch(
+    spec: &Spec,
+    fds: &FdPlan,
+    call: plan::ExecCall<'_>,
+    envp: &Envp,
+    hooks: &mut PreExecHooks,
+) -> Result<std::result::Result<Spawned, StepFailure>> {
+    // What this kernel can do: probed at the first spawn of the process, read from a cache after.
+    let support = features::support()
+        .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
+    let candidates = fd_candidates(spec, &support);
+    let report = Report::default();
+    let mut child_plan = plan::child_plan(spec, call, fds, &report, own_pid(spec));
+    hide_fds_by_candidates(&mut child_plan, &candidates);
+    let a = &spec.attrs;
+    let form = support.clone_form();
+    let clone_ns = clone_namespaces(spec, form, &mut child_plan)?;
+    let cgroup = match &a.cgroup {
+        Some(dir) => Some(open_cgroup(spec, dir)?),
+        None => None,
+    };
+    // CLONE_INTO_CGROUP (clone3, Linux 5.7) starts the child in the cgroup; elsewhere the
+    // parent writes the child's pid into cgroup.procs while the child waits, before any step
+    // of its own (the same pause the user-namespace maps use).
+    let cgroup_at_clone =
+        cgroup.is_some() && form == CloneForm::Clone3 && features::into_cgroup().works();
+    let join_cgroup = a.cgroup.as_ref().filter(|_| !cgroup_at_clone);
+    let needs_release = !a.uid_map.is_empty() || !a.gid_map.is_empty() || join_cgroup.is_some();
+    let req = CloneRequest {
+        form,
+        extra_flags: clone_ns as u64,
+        vfork: !needs_release,
+        pidfd: support.pidfd_from_clone(),
+        cgroup_fd: cgroup
+            .as_ref()
+            .filter(|_| cgroup_at_clone)
+            .map(|f| f.as_raw_fd()),
+    };
+    let mut before_release = |pid| {
+        if let Some(dir) = join_cgroup {
+            join_cgroup_procs(dir, pid)
+                .map_err(|errno| StepFailure::new(SpawnStep::CgroupJoin, errno))?;
         }
-    }
-
-    /// [`Launcher::launch`] for a plan that execs with `envp`. EFAULT from the exec with the
-    /// inherited (live) environ: argv and the path are ours, so another thread's setenv moved
-    /// the environ array under the exec. Retried once with a snapshot taken under std's env
-    /// lock, the failure reported into `retry` then. Costs nothing unless it happens.
-    fn launch_with<'a>(
-        &mut self,
-        spec: &Spec,
-        plan: &mut ChildPlan<'a>,
-        envp: &Envp,
-        retry: &'a Report,
-    ) -> Result<Spawned, StepFailure> {
-        let launched = self.launch(spec, plan);
-        let efault = |l: &Result<Spawned, StepFailure>| matches!(l, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT);
-        if !(efault(&launched) && matches!(envp, Envp::Inherit)) {
-            return launched;
+        id_maps::write_id_maps(a, pid)
+            .map_err(|errno| StepFailure::new(SpawnStep::UserNamespaceMaps, errno))
+    };
+    let mut launch_once = |p: &mut ChildPlan| {
+        if !hooks.0.is_empty() {
+            // pre_exec closures need a forked child (std's contract); validation refused what
+            // only a clone can do (namespaces at clone, a cgroup), so nothing waits on a release.
+            return launch::spawn_fork(p, &support, &mut || run_hooks(hooks));
         }
-        let snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
-        plan.envp = snapshot.as_ptr();
-        plan.report = retry;
-        // The child is done with the plan when this returns (it exec'd or exited).
-        self.launch(spec, plan)
+        let release: Option<launch::BeforeRelease<'_>> =
+            needs_release.then_some(&mut before_release);
+        launch::spawn(p, &req, &support, release)
+    };
+    let launched = launch_once(&mut child_plan);
+    // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
+    // another thread's setenv moved the environ array under the exec. Retry once with a
+    // snapshot taken under std's env lock. Costs nothing unless it happens.
+    let efault = matches!(launched, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT);
+    if !(efault && matches!(envp, Envp::Inherit)) {
+        return Ok(launched);
     }
+    let snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
+    let retry_report = Report::default();
+    child_plan.envp = snapshot.as_ptr();
+    child_plan.report = &retry_report;
+    Ok(launch_once(&mut child_plan))
 }
 
 /// The handle of a spawned child.
@@ -246,6 +249,12 @@ pub(crate) fn exec_in_place(spec: &mut Spec) -> Error {
             "clone_namespaces, uid_map, gid_map and cgroup act at a clone; exec makes none \
              (unshare_namespaces works)",
         ))
+    } else if cfg!(target_arch = "x86_64") && spec.userland {
+        Some((
+            "the userland loader",
+            "exec loads the program into this process: forkexec::load::exec_file and \
+             exec_memory do that with the userland loader",
+        ))
     } else {
         None
     };
@@ -272,12 +281,75 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
         Ok(planned) => planned,
         Err(e) => return e,
     };
+    let support = match features::support() {
+        Ok(s) => s,
+        Err(errno) => return describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)),
+    };
+    let candidates = fd_candidates(spec, &support);
     let report = Report::default();
     let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
     let call = plan::ExecCall::of(spec, target, &envp);
     let mut child_plan = plan::child_plan(spec, call, &fds, &report, parent);
+    hide_fds_by_candidates(&mut child_plan, &candidates);
     let f = launch::exec_in_place(&mut child_plan, &mut || run_hooks(hooks));
     describe_failure(spec, f)
+}
+
+/// Without CLOSE_RANGE_CLOEXEC, the fds the child must look at to mark them close-on-exec,
+/// listed as late as possible (just before the clone or the in-place sequence).
+fn fd_candidates(spec: &Spec, support: &features::Support) -> Option<fds::FdCandidates> {
+    (!support.close_range_cloexec.works() && !spec.keep_fds).then(fds::close_on_exec_candidates)
+}
+
+/// Points the plan's fd hiding at `candidates`, where there are any (else close_range).
+fn hide_fds_by_candidates<'a>(plan: &mut ChildPlan<'a>, candidates: &'a Option<fds::FdCandidates>) {
+    if let Some(c) = candidates {
+        plan.fd_hiding = FdHiding::PollAndMark;
+        plan.fd_candidates = &c.numbers;
+        plan.fd_scan_below = c.below;
+    }
+}
+
+/// The namespace flags the clone carries. A time namespace needs clone3 (CLONE_NEWTIME is 0x80,
+/// inside clone(2)'s exit-signal byte); without clone3 the child unshares it instead, which
+/// its execve then enters (the kernel moves an exec'ing task into its time namespace for
+/// children). Where clone runs fork-like (qemu-user), namespace flags are refused on the clone
+/// itself: the error says so before anything is created.
+fn clone_namespaces(spec: &Spec, form: CloneForm, plan: &mut ChildPlan) -> Result<i32> {
+    let flags = spec.attrs.clone_ns;
+    if flags == 0 {
+        return Ok(0);
+    }
+    if form == CloneForm::ForkLike {
+        let names = crate::attr::namespace_names(flags);
+        return Err(Error::step(
+            &spec.program,
+            ErrorStage::Parent,
+            "clone",
+            format!(
+                "clone into new namespaces ({names}): this environment runs every clone as a \
+                 fork (qemu-user does) and refuses namespace flags on it; use \
+                 unshare_namespaces where the namespace allows"
+            ),
+            libc::EINVAL,
+        ));
+    }
+    if form == CloneForm::Clone && flags & libc::CLONE_NEWTIME != 0 {
+        plan.unshare_flags |= libc::CLONE_NEWTIME;
+        return Ok(flags & !libc::CLONE_NEWTIME);
+    }
+    Ok(flags)
+}
+
+/// Moves `pid` into the cgroup v2 directory `dir` by writing its pid to cgroup.procs.
+fn join_cgroup_procs(dir: &std::path::Path, pid: i32) -> std::result::Result<(), i32> {
+    use std::io::Write;
+    let errno = |e: std::io::Error| e.raw_os_error().unwrap_or(libc::EIO);
+    let mut procs = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.procs"))
+        .map_err(errno)?;
+    procs.write_all(pid.to_string().as_bytes()).map_err(errno)
 }
 
 /// Opens what fds 0-2 need (pipes, /dev/null) and adds them to `fds`; returns the parent's
@@ -369,11 +441,20 @@ fn describe_failure(spec: &Spec, f: StepFailure) -> Error {
         program: &program,
         cwd: spec.cwd.as_ref().map(|(_, c)| quote(c.as_bytes())),
         chroot: a.chroot.as_ref().map(|c| quote(c.as_bytes())),
+        cgroup: a.cgroup.as_ref().map(|c| quote(c.as_os_str().as_bytes())),
         groups: a.groups.as_deref(),
         namespace_names: crate::attr::namespace_names,
         rlimit_name: crate::attr::rlimit_name,
     };
-    let (name, action) = f.step.describe(f.detail, &cx);
+    let (name, mut action) = f.step.describe(f.detail, &cx);
+    // The clone's own namespace flags are not in the failure: give them for the hint.
+    let detail = match f.step {
+        SpawnStep::Clone => a.clone_ns as i64,
+        _ => f.detail,
+    };
+    if let Some(hint) = f.step.kernel_hint(detail, f.errno) {
+        action = format!("{action} ({hint})");
+    }
     let stage = if f.step.is_parent_side() {
         ErrorStage::Parent
     } else {

@@ -11,7 +11,7 @@ use super::spec::{CachedTarget, Spec};
 use crate::attr::{self, sig_bit};
 use crate::error::{Error, ErrorStage};
 use crate::exec::{CStringArray, Candidates, Envp, ExecTarget, PathLookup, SearchRules};
-use crate::sys::child_sequence::{ChildPlan, Report};
+use crate::sys::child_sequence::{ChildPlan, FdHiding, Report};
 use crate::sys::exec_loop::ExecCandidates;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
@@ -239,6 +239,10 @@ pub(crate) fn child_plan<'a>(
         fds: &fds.actions,
         fd_scratch: &fds.scratch,
         close_ranges: &fds.close_ranges,
+        // The spawn sets the method the kernel supports (`sys::features`).
+        fd_hiding: FdHiding::CloseRange,
+        fd_candidates: &[],
+        fd_scan_below: 0,
         noctty: a.noctty,
         setctty_fd: a.setctty_fd.unwrap_or(-1),
         no_new_privs: a.no_new_privs,

@@ -33,7 +33,7 @@
 
 use super::plan::{self, ExecCall};
 use super::spec::{PreExecHooks, Spec};
-use super::{describe_failure, Launcher, StdioDefault};
+use super::{describe_failure, StdioDefault};
 use crate::error::{Error, ErrorStage, Result};
 use crate::exec::{CStringArray, Envp, PathLookup, ShellFallback};
 use crate::load::file::Runner;
@@ -42,11 +42,10 @@ use crate::load::LoadError;
 use crate::model::Credentials;
 use crate::process::Child;
 use crate::step::SpawnStep;
-use crate::sys::child_sequence::Report;
 use crate::sys::exec_loop::ExecCandidates;
 use crate::sys::loader_stub::{self, wire};
 use std::ffi::{CString, OsStr};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -74,17 +73,14 @@ pub(super) fn spawn(
     let fd_digits = theirs.as_raw_fd().to_string().into_bytes();
     let extra = [handoff.execfn.clone(), fd_digits];
     let stub_argv = c_strings(spec, handoff.argv.iter().chain(&extra))?;
-    let (report, retry) = (Report::default(), Report::default());
     let call = ExecCall {
         exec: ExecCandidates::fexecve(stub.raw()),
         argv: stub_argv.as_ptr(),
         envp: envp.as_ptr(),
     };
-    let mut child_plan = plan::child_plan(spec, call, &fds, &report, super::own_pid(spec));
-    let mut launcher = Launcher::new(spec, hooks)?;
     // Whatever fits in the socket now: the stub reads it at once (all of it, usually).
     let sent = send(&ours, &handoff.payload, false).unwrap_or(0);
-    let launched = launcher.launch_with(spec, &mut child_plan, &envp, &retry);
+    let launched = super::launch(spec, &fds, call, &envp, hooks)?;
     drop(fds);
     drop(theirs);
     let spawned = match launched {
@@ -98,12 +94,12 @@ pub(super) fn spawn(
     match answer {
         Ok(None) => Ok(super::child(spec, spawned, parent_ends)),
         Ok(Some(failure)) => {
-            reap(&spawned.pidfd);
+            crate::sys::features::reap_by_pid(spawned.pid);
             Err(stub_failure(spec, &handoff, failure))
         }
         Err(errno) => {
             // The stub died before it answered, or the socket failed: its wait status tells.
-            reap(&spawned.pidfd);
+            crate::sys::features::reap_by_pid(spawned.pid);
             let action = "hand the load to the loader stub";
             Err(Error::step(
                 &spec.program,
@@ -386,14 +382,6 @@ fn receive_answer(sock: &OwnedFd) -> std::result::Result<Option<wire::Failure>, 
     loader_stub::decode_failure(&buf)
         .map(Some)
         .ok_or(libc::EPROTO)
-}
-
-/// Reaps a child that failed, so no zombie is left.
-fn reap(pidfd: &OwnedFd) {
-    use rustix::process::{waitid, WaitId, WaitIdOptions};
-    while let Err(rustix::io::Errno::INTR) =
-        waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED)
-    {}
 }
 
 /// The error for the stub's `failure`, in the words of the in-place loader's.

@@ -16,7 +16,8 @@
 //! | # | phase: steps | why there |
 //! | --- | --- | --- |
 //! | 1 | signals: handlers and SIGPIPE to SIG_DFL (all 64 on request; SIG_IGN where asked) | no parent handler may run in the child |
-//! | 2 | wait for the parent (uid/gid maps) | later steps act with the mapped ids |
+//! | 2 | wait for the parent (uid/gid maps, cgroup) | later steps act with the mapped ids |
+//! | 2b | fds, before 5.11: mark every open fd from 3 up close-on-exec (found with poll) | before the map (13), which then clears the flag on the program's fds |
 //! | 3-4 | session: setsid, setpgid | decide which terminal signals reach the child |
 //! | 5 | session: TIOCSPGRP on a parent fd | the parent blocked SIGTTOU around the clone: no stop |
 //! | 6 | namespaces: unshare, private remount of / | chroot and credentials then act inside |
@@ -26,7 +27,7 @@
 //! | 10 | credentials: capset, ambient raise | after setuid, which clears capabilities |
 //! | 11 | working directory: chdir | with the final root and ids, as the program will see it |
 //! | 12 | parent death: pdeathsig, parent check | after setuid, which clears it |
-//! | 13-14 | fds: the map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
+//! | 13-14 | fds: the map (moves first), close-on-exec gaps (close_range, 5.11+) | late: earlier steps may fail and report |
 //! | 15 | terminal: TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
 //! | 16 | restrictions: no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
 //! | 17 | signal mask | the program's mask, if it differs from the one the clone inherited |
@@ -34,12 +35,14 @@
 //!
 //! Each phase is a small function returning `Result<(), StepFailure>`; the child runs on its own
 //! stack, so the calls cost nothing that matters. A failing step writes `{step, errno, detail}`
-//! into the shared [`Report`] and exits with status 127; the parent reads the report once clone
+//! into the shared [`Report`] (and, where there is a status pipe, into the pipe: a fork-like
+//! child has no shared memory) and exits with status 127; the parent reads the report once clone
 //! returns (vfork) or once the status pipe closes.
 
 use super::exec_loop::{self, ExecCandidates};
 use super::raw::{self, SysResult};
 use crate::step::{SpawnStep as Step, StepFailure};
+use core::cell::Cell;
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 use std::os::raw::c_char;
 
@@ -68,6 +71,47 @@ impl Report {
         self.detail.store(f.detail, Ordering::Relaxed);
         self.step.store(f.step as u32, Ordering::Release);
     }
+}
+
+/// A failure as the child writes it into the status pipe: step, errno, detail.
+pub const PIPED_FAILURE_LEN: usize = 16;
+
+fn encode_failure(f: StepFailure) -> [u8; PIPED_FAILURE_LEN] {
+    let mut b = [0u8; PIPED_FAILURE_LEN];
+    let (step, rest) = b.split_at_mut(4);
+    let (errno, detail) = rest.split_at_mut(4);
+    step.copy_from_slice(&(f.step as u32).to_ne_bytes());
+    errno.copy_from_slice(&f.errno.to_ne_bytes());
+    detail.copy_from_slice(&f.detail.to_ne_bytes());
+    b
+}
+
+/// Reads back what [`encode_failure`] wrote (parent side).
+pub fn decode_failure(b: &[u8; PIPED_FAILURE_LEN]) -> Option<StepFailure> {
+    let [s0, s1, s2, s3, e0, e1, e2, e3, d @ ..] = *b;
+    let step = Step::from_number(u32::from_ne_bytes([s0, s1, s2, s3]));
+    (step != Step::None).then(|| StepFailure {
+        step,
+        errno: i32::from_ne_bytes([e0, e1, e2, e3]),
+        detail: i64::from_ne_bytes(d),
+    })
+}
+
+/// The parent's verdict on the release pipe: 0 to go on, or the step and errno that failed
+/// in the parent while the child waited (writing the id maps, joining the cgroup).
+pub fn encode_verdict(f: Option<StepFailure>) -> i64 {
+    f.map_or(0, |f| ((f.step as i64) << 32) | (f.errno as u32 as i64))
+}
+
+/// How the fds the program must not see are hidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdHiding {
+    /// close_range(CLOSE_RANGE_CLOEXEC) on the gaps between kept fds, after the map (5.11+).
+    CloseRange,
+    /// The open fds among `fd_candidates` (or below `fd_scan_below`), found with poll (256
+    /// per call), marked close-on-exec one by one before the map: kernels without
+    /// CLOSE_RANGE_CLOEXEC.
+    PollAndMark,
 }
 
 /// One entry of the fd map: child fd `target` gets parent fd `source` (or is closed).
@@ -144,8 +188,16 @@ pub struct ChildPlan<'a> {
     pub fds: &'a [FdAction],
     /// One slot per fd action, for the source's temporary number after a move.
     pub fd_scratch: &'a [AtomicI32],
-    /// Ranges [lo, hi] to mark close-on-exec: every fd the child should not see.
+    /// Ranges [lo, hi] to mark close-on-exec: every fd the child should not see (empty: keep
+    /// every fd).
     pub close_ranges: &'a [(u32, u32)],
+    /// How they are marked: one close_range per range, or poll and mark.
+    pub fd_hiding: FdHiding,
+    /// For `PollAndMark`: the fds to look at, listed by the parent just before the clone (its
+    /// open fds and the lowest free numbers: `spawn::fds::close_on_exec_candidates`)...
+    pub fd_candidates: &'a [i32],
+    /// ...or, where /proc could not be listed (no candidates), every fd from 3 below this.
+    pub fd_scan_below: i32,
     pub noctty: bool,
     /// A child fd (after the fd map) to make the controlling terminal, or -1.
     pub setctty_fd: i32,
@@ -160,7 +212,8 @@ pub struct ChildPlan<'a> {
 pub unsafe extern "C" fn entry_handlers_cleared(arg: *mut libc::c_void) -> ! {
     // SAFETY: the parent passed a pointer to a live ChildPlan (see clone_child's contract).
     let plan = unsafe { &*(arg as *const ChildPlan) };
-    fail(plan, run(plan, true))
+    let status_fd = Cell::new(plan.status_fd);
+    fail(plan, &status_fd, run(plan, true, &status_fd))
 }
 
 /// Entry after clone(2): handlers must be reset by hand.
@@ -170,17 +223,26 @@ pub unsafe extern "C" fn entry_handlers_cleared(arg: *mut libc::c_void) -> ! {
 pub unsafe extern "C" fn entry_reset_handlers(arg: *mut libc::c_void) -> ! {
     // SAFETY: as above.
     let plan = unsafe { &*(arg as *const ChildPlan) };
-    fail(plan, run(plan, false))
+    let status_fd = Cell::new(plan.status_fd);
+    fail(plan, &status_fd, run(plan, false, &status_fd))
 }
 
-fn fail(plan: &ChildPlan, f: StepFailure) -> ! {
+/// Reports `f` in the shared memory and, where there is a status pipe (`status_fd`, its number
+/// now), in the pipe too: a fork-like child's memory is its own. Then exits.
+fn fail(plan: &ChildPlan, status_fd: &Cell<i32>, f: StepFailure) -> ! {
     plan.report.record(f);
+    if status_fd.get() >= 0 {
+        let bytes = encode_failure(f);
+        // SAFETY: a live local buffer of that length. A pipe write this small is atomic.
+        let _ = unsafe { raw::write(status_fd.get(), bytes.as_ptr(), bytes.len()) };
+    }
     raw::exit_group(127)
 }
 
 /// The sequence. Returns only on failure; success is an exec that does not return.
-fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
-    match prepare(p, handlers_cleared) {
+/// `status_fd` follows the status pipe if the fd map has to move it.
+fn run(p: &ChildPlan, handlers_cleared: bool, status_fd: &Cell<i32>) -> StepFailure {
+    match prepare(p, handlers_cleared, status_fd) {
         Err(f) => f,
         Ok(()) => exec(p),
     }
@@ -188,24 +250,23 @@ fn run(p: &ChildPlan, handlers_cleared: bool) -> StepFailure {
 
 /// The sequence in a forked child (`pre_exec`): memory is a copy, so a parent handler running
 /// here harms nothing and execve resets handled signals anyway; the user's hooks run after
-/// every step, right before the exec (std's order). The failure goes back through `report_fd`
-/// (a close-on-exec pipe: EOF tells the parent the exec happened).
+/// every step, right before the exec (std's order). The failure goes back through the status
+/// pipe `report_fd` (close-on-exec: EOF tells the parent the exec happened), followed through
+/// the fd map as on the piped path.
 pub fn run_forked(p: &ChildPlan, report_fd: i32, hooks: &mut dyn FnMut() -> Result<(), i32>) -> ! {
-    let f = run_in_place(p, hooks);
-    let mut bytes = [0u8; REPORT_LEN];
-    bytes[..4].copy_from_slice(&(f.step as u32).to_ne_bytes());
-    bytes[4..8].copy_from_slice(&f.errno.to_ne_bytes());
-    bytes[8..].copy_from_slice(&f.detail.to_ne_bytes());
-    // SAFETY: writing from a live local buffer of REPORT_LEN bytes.
-    let _ = unsafe { raw::write(report_fd, bytes.as_ptr(), REPORT_LEN) };
-    raw::exit_group(127)
+    let status_fd = Cell::new(report_fd);
+    let f = prepare(p, true, &status_fd)
+        .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)))
+        .map_or_else(|f| f, |()| exec(p));
+    fail(p, &status_fd, f)
 }
 
 /// The sequence in the calling process (`Command::exec`), then `hooks`, then the exec. Returns
 /// only on failure, with the steps that ran left in effect (as with std's exec). Handled
 /// signals are left to execve, which resets them.
 pub fn run_in_place(p: &ChildPlan, hooks: &mut dyn FnMut() -> Result<(), i32>) -> StepFailure {
-    let prepared = prepare(p, true)
+    let no_status_pipe = Cell::new(-1);
+    let prepared = prepare(p, true, &no_status_pipe)
         .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)));
     match prepared {
         Err(f) => f,
@@ -213,34 +274,21 @@ pub fn run_in_place(p: &ChildPlan, hooks: &mut dyn FnMut() -> Result<(), i32>) -
     }
 }
 
-/// Bytes of a failure report on the fork path's pipe: step, errno, detail.
-pub const REPORT_LEN: usize = 16;
-
-/// Decodes a report written by [`run_forked`].
-pub fn decode_report(bytes: &[u8; REPORT_LEN]) -> StepFailure {
-    let word = |r: core::ops::Range<usize>| {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&bytes[r]);
-        b
-    };
-    let mut detail = [0u8; 8];
-    detail.copy_from_slice(&bytes[8..]);
-    StepFailure {
-        step: Step::from_number(u32::from_ne_bytes(word(0..4))),
-        errno: i32::from_ne_bytes(word(4..8)),
-        detail: i64::from_ne_bytes(detail),
-    }
-}
-
-/// 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
+/// Step 18: exec: the prepared candidates in order (PATH search done as glibc does it).
 fn exec(p: &ChildPlan) -> StepFailure {
     StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp))
 }
 
-/// Steps 1-17: everything before the exec.
-fn prepare(p: &ChildPlan, handlers_cleared: bool) -> Result<(), StepFailure> {
+/// Steps 1-17: everything before the exec. `status_fd` follows the status pipe if the fd map
+/// has to move it.
+fn prepare(
+    p: &ChildPlan,
+    handlers_cleared: bool,
+    status_fd: &Cell<i32>,
+) -> Result<(), StepFailure> {
     reset_signal_dispositions(p, handlers_cleared)
         .and_then(|()| wait_for_parent(p))
+        .and_then(|()| mark_open_fds_cloexec(p))
         .and_then(|()| join_session(p))
         .and_then(|()| enter_namespaces(p))
         .and_then(|()| set_limits(p))
@@ -248,7 +296,7 @@ fn prepare(p: &ChildPlan, handlers_cleared: bool) -> Result<(), StepFailure> {
         .and_then(|()| set_credentials(p))
         .and_then(|()| change_directory(p))
         .and_then(|()| arm_parent_death_signal(p))
-        .and_then(|()| map_fds(p))
+        .and_then(|()| map_fds(p, status_fd))
         .and_then(|()| hide_other_fds(p))
         .and_then(|()| set_terminal(p))
         .and_then(|()| restrict(p))
@@ -314,10 +362,11 @@ fn wait_for_parent(p: &ChildPlan) -> Result<(), StepFailure> {
     let n = unsafe { raw::read(p.wait_fd, buf.as_mut_ptr(), 8) };
     match n {
         Ok(8) => {
-            // The parent's verdict: 0, or the errno that made writing the maps fail.
+            // The parent's verdict: 0, or the step and errno that failed (`encode_verdict`).
             let code = i64::from_ne_bytes(buf);
             if code != 0 {
-                return Err(StepFailure::new(Step::UserNamespaceMaps, code as i32));
+                let step = Step::from_number((code >> 32) as u32);
+                return Err(StepFailure::new(step, code as i32));
             }
         }
         Ok(_) => return Err(StepFailure::new(Step::WaitForParent, libc::EPIPE)),
@@ -325,6 +374,53 @@ fn wait_for_parent(p: &ChildPlan) -> Result<(), StepFailure> {
     }
     let _ = raw::close(p.wait_fd);
     Ok(())
+}
+
+/// Step 2b (kernels without CLOSE_RANGE_CLOEXEC, before 5.11): mark every open fd from 3 up
+/// close-on-exec; the fd map (step 13) then clears the flag on the fds the program gets. poll
+/// tells which candidates are open in this child's own copy of the fd table (closed ones answer
+/// POLLNVAL), 256 per call. The parent listed them just before the clone: its open fds, and the
+/// 64 lowest free numbers, where fds other threads open meanwhile land. Listing /proc/self/fd
+/// here instead would cost ~40 us: a new process's /proc entries are all cold.
+fn mark_open_fds_cloexec(p: &ChildPlan) -> Result<(), StepFailure> {
+    if p.fd_hiding != FdHiding::PollAndMark || p.close_ranges.is_empty() {
+        return Ok(());
+    }
+    if p.fd_candidates.is_empty() {
+        mark_open_among(3..p.fd_scan_below.max(3))
+    } else {
+        mark_open_among(p.fd_candidates.iter().copied())
+    }
+}
+
+/// Polls `numbers`, 256 at a time, and marks each open one close-on-exec.
+fn mark_open_among(mut numbers: impl Iterator<Item = i32>) -> Result<(), StepFailure> {
+    const BATCH: usize = 256;
+    let unused = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    let mut fds = [unused; BATCH];
+    loop {
+        let mut n = 0;
+        for (slot, fd) in fds.iter_mut().zip(numbers.by_ref()) {
+            *slot = libc::pollfd { fd, ..unused };
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: `n` initialised pollfds in a live local array.
+        let r = unsafe { raw::poll_now(fds.as_mut_ptr(), n) };
+        check(Step::ListFds, fds.first().map_or(0, |f| f.fd), r)?;
+        for slot in fds.iter().take(n) {
+            if slot.revents & libc::POLLNVAL == 0 {
+                let r = raw::fcntl(slot.fd, libc::F_SETFD, libc::FD_CLOEXEC as usize);
+                check(Step::MarkCloexec, slot.fd, r)?;
+            }
+        }
+    }
 }
 
 /// Steps 3-5: Session and group first: they decide which terminal signals reach the child. Then the
@@ -516,16 +612,22 @@ fn arm_parent_death_signal(p: &ChildPlan) -> Result<(), StepFailure> {
 /// Step 13: The fd map. First move every source that another entry will overwrite to a fresh close-
 /// on-exec fd above all targets; then dup each source onto its target (dup3 without O_CLOEXEC, so
 /// the target survives exec), clearing CLOEXEC where a source is already in place.
-fn map_fds(p: &ChildPlan) -> Result<(), StepFailure> {
+fn map_fds(p: &ChildPlan, status_fd: &Cell<i32>) -> Result<(), StepFailure> {
     let high = p
         .fds
         .iter()
         .fold(0, |h, a| h.max(a.target + 1).max(a.source + 1)) as usize;
     // The status pipe must outlive the map: if a target lands on its number, keep a copy
-    // above every target (close-on-exec, so it still closes at exec).
-    if p.status_fd >= 0 && p.fds.iter().any(|a| a.target == p.status_fd) {
-        let r = raw::fcntl(p.status_fd, libc::F_DUPFD_CLOEXEC, high);
-        check(Step::FdMove, p.status_fd, r)?;
+    // above every target (close-on-exec, so it still closes at exec), and report through it.
+    let status = status_fd.get();
+    if status >= 0 && p.fds.iter().any(|a| a.target == status) {
+        match raw::fcntl(status, libc::F_DUPFD_CLOEXEC, high) {
+            Ok(moved) => status_fd.set(moved as i32),
+            Err(e) => {
+                status_fd.set(-1);
+                return check(Step::FdMove, status, Err(e));
+            }
+        }
     }
     for (a, slot) in p.fds.iter().zip(p.fd_scratch) {
         let source = if a.source >= 0 && a.needs_move {
@@ -564,15 +666,15 @@ fn map_fds(p: &ChildPlan) -> Result<(), StepFailure> {
 /// Step 14: Every other fd: close-on-exec, so the program sees only 0-2 and the mapped fds. Marking
 /// instead of closing keeps fds this sequence still uses (the status pipe, an execveat dirfd)
 /// usable up to the exec, and the exec closes them all at once.
+/// Kernels without CLOSE_RANGE_CLOEXEC marked them at step 2b instead (closing for real here
+/// would also close the status pipe, whose EOF tells the parent the stack is free).
 fn hide_other_fds(p: &ChildPlan) -> Result<(), StepFailure> {
-    const CLOSE_RANGE_CLOEXEC: u32 = 4;
+    if p.fd_hiding != FdHiding::CloseRange {
+        return Ok(());
+    }
     for &(lo, hi) in p.close_ranges {
-        match raw::close_range(lo, hi, CLOSE_RANGE_CLOEXEC) {
-            Ok(_) => {}
-            // Before 5.11 the flag is unknown: close for real.
-            Err(libc::EINVAL) => check(Step::CloseFds, lo, raw::close_range(lo, hi, 0))?,
-            Err(e) => return check(Step::CloseFds, lo, Err(e)),
-        }
+        let r = raw::close_range(lo, hi, raw::CLOSE_RANGE_CLOEXEC);
+        check(Step::CloseFds, lo, r)?;
     }
     Ok(())
 }
@@ -606,10 +708,8 @@ fn restrict(p: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 /// Step 17: The signal mask the program starts with. Until here the child ran with the mask the
-/// clone inherited from the spawning thread: that thread's own mask (then there is nothing to do
-/// unless the Command set one), or every signal blocked where the parent blocks them around the
-/// clone (the clone(2) path, the release path, foreground), and then `sig_mask` holds the mask
-/// the parent saved.
+/// clone inherited from the spawning thread: that thread's own mask, or every signal blocked where
+/// the parent blocks them around the clone (the clone(2) path, the release path, foreground).
 fn set_signal_mask(p: &ChildPlan) -> Result<(), StepFailure> {
     let Some(mask) = p.sig_mask else {
         return Ok(());

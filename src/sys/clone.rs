@@ -1,14 +1,12 @@
-//! Creating the child: clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND) on a
-//! dedicated stack, with clone(2) as the fallback for kernels without clone3 (before 5.3) or
-//! without CLONE_CLEAR_SIGHAND (before 5.5).
+//! Creating the child: one clone-family syscall, in the form this kernel accepts
+//! ([`CloneForm`], chosen once per process by `sys::features`), with the child on a dedicated
+//! stack. No fallback happens here: the probe already knows which form works.
 //!
 //! With CLONE_VM the child shares the parent's memory, so the kernel copies no page tables:
 //! the cost is flat in the parent's size. The child needs its own stack (it runs while the
 //! parent thread is suspended, but on a separate stack so that it cannot clobber the parent's
 //! frames), and it starts on that stack with no Rust frame to return into, so the entry is
 //! a tiny piece of assembly that calls `entry(arg)`, which never returns.
-
-use core::sync::atomic::{AtomicU8, Ordering};
 
 /// The child's entry point: runs on the child stack and must never return.
 pub type ChildEntry = unsafe extern "C" fn(arg: *mut libc::c_void) -> !;
@@ -23,22 +21,47 @@ pub struct ChildEntries {
 
 const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-const CLONE_NEWTIME: u64 = 0x80;
+/// clone_args up to `tls` (CLONE_ARGS_SIZE_VER0): all a clone without a cgroup needs. The
+/// kernel reads the size it is given and treats the rest as zero.
+const CLONE_ARGS_SIZE_VER0: usize = 64;
+/// clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, Linux 5.7).
+const CLONE_ARGS_SIZE_VER2: usize = 88;
+
+/// How the child is created. Every form passes SIGCHLD as the exit signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloneForm {
+    /// clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND [|CLONE_INTO_CGROUP]):
+    /// Linux 5.5 and later. The kernel resets the child's signal handlers.
+    Clone3,
+    /// clone(CLONE_VM|CLONE_VFORK [|CLONE_PIDFD]): kernels without clone3 or its
+    /// CLONE_CLEAR_SIGHAND, and sandboxes that refuse clone3 (EPERM). The child resets the
+    /// handlers itself, with every signal blocked until it has.
+    Clone,
+    /// clone(SIGCHLD), a fork: for emulators that refuse CLONE_VM without CLONE_THREAD or run
+    /// a CLONE_VM|CLONE_VFORK clone as a fork anyway (qemu-user). The child has a copy of our
+    /// memory, so it reports through a pipe, not through shared memory.
+    ForkLike,
+}
 
 /// What the clone asks of the kernel.
 pub struct CloneRequest {
-    /// Extra CLONE_* flags (namespaces); CLONE_VM, CLONE_PIDFD and, unless `vfork` is false,
-    /// CLONE_VFORK are added here.
+    pub form: CloneForm,
+    /// Extra CLONE_* flags (namespaces).
     pub extra_flags: u64,
-    /// Suspend the parent until the child execs or exits (CLONE_VFORK).
+    /// Suspend the parent until the child execs or exits (CLONE_VFORK; not for ForkLike).
     pub vfork: bool,
-    /// A cgroup v2 directory fd to start the child in (clone3 only).
+    /// Ask for a pidfd (CLONE_PIDFD): always with Clone3, with Clone where the probe saw it
+    /// work, never with ForkLike (a pidfd comes from pidfd_open there).
+    pub pidfd: bool,
+    /// A cgroup v2 directory fd to start the child in (Clone3 only).
     pub cgroup_fd: Option<i32>,
 }
 
 /// The result of a successful clone in the parent.
 pub struct Cloned {
     pub pid: i32,
+    /// The pidfd, or -1: none asked for, or a kernel before 5.2 that ignored CLONE_PIDFD (it
+    /// ignores unknown clone flags) and never wrote the slot, which is pre-filled with -1.
     pub pidfd: i32,
 }
 
@@ -58,23 +81,15 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// 0 = not probed, 1 = clone3 with CLEAR_SIGHAND works, 2 = use clone(2).
-static CLONE3_STATE: AtomicU8 = AtomicU8::new(0);
-
-/// Whether children are known to start with every handler reset by the kernel
-/// (clone3 with CLONE_CLEAR_SIGHAND has worked in this process).
-pub fn kernel_clears_handlers() -> bool {
-    CLONE3_STATE.load(Ordering::Relaxed) == 1
-}
-
-/// Creates the child running `entry(arg)` on `stack`.
+/// Creates the child running `entry(arg)` on `stack`, in the form `req.form`; returns the
+/// kernel's errno unchanged on failure.
 ///
 /// # Safety
 /// `stack` is a writable region not used by anything else until the child has exec'd or
 /// exited; `entry` follows the child-side rules (no allocation, no locks, raw syscalls only)
 /// and `arg` stays valid until then. No handler of the parent may run in the child: clone3
 /// with CLONE_CLEAR_SIGHAND resets them in the kernel, and when that may not be the case (the
-/// clone(2) path, where `reset_handlers` runs) every signal must be blocked in the calling
+/// other forms, where `reset_handlers` runs) every signal must be blocked in the calling
 /// thread until the child has reset them.
 pub unsafe fn clone_child(
     req: &CloneRequest,
@@ -82,18 +97,22 @@ pub unsafe fn clone_child(
     entries: ChildEntries,
     arg: *mut libc::c_void,
 ) -> Result<Cloned, i32> {
-    let mut flags = libc::CLONE_VM as u64 | libc::CLONE_PIDFD as u64 | req.extra_flags;
-    if req.vfork {
-        flags |= libc::CLONE_VFORK as u64;
+    let mut flags = req.extra_flags;
+    if req.form != CloneForm::ForkLike {
+        flags |= libc::CLONE_VM as u64;
+        if req.vfork {
+            flags |= libc::CLONE_VFORK as u64;
+        }
+    }
+    if req.pidfd {
+        flags |= libc::CLONE_PIDFD as u64;
     }
     // The stack grows down: hand the kernel its top, 16-byte aligned as both ABIs want.
     let base = stack.as_mut_ptr() as usize;
     let top = (base + stack.len()) & !15;
-    let state = CLONE3_STATE.load(Ordering::Relaxed);
-    // CLONE_NEWTIME is 0x80, inside clone(2)'s exit-signal byte: only clone3 can carry it.
-    let needs_clone3 = req.cgroup_fd.is_some() || flags & CLONE_NEWTIME != 0;
-    if state != 2 || needs_clone3 {
-        let mut pidfd: i32 = -1;
+    // Pre-filled: a kernel that ignores CLONE_PIDFD leaves it as it is.
+    let mut pidfd: i32 = -1;
+    if req.form == CloneForm::Clone3 {
         let mut args = CloneArgs {
             flags: flags | CLONE_CLEAR_SIGHAND,
             pidfd: &mut pidfd as *mut i32 as u64,
@@ -102,35 +121,17 @@ pub unsafe fn clone_child(
             stack_size: (top - base) as u64,
             ..CloneArgs::default()
         };
+        let mut size = CLONE_ARGS_SIZE_VER0;
         if let Some(fd) = req.cgroup_fd {
             args.flags |= CLONE_INTO_CGROUP;
             args.cgroup = fd as u64;
+            size = CLONE_ARGS_SIZE_VER2;
         }
-        // SAFETY: args is a valid clone_args of the size we pass; the stack and entry contract
-        // is forwarded from our caller.
-        let ret = unsafe {
-            arch::clone3(
-                &mut args,
-                core::mem::size_of::<CloneArgs>(),
-                entries.handlers_cleared,
-                arg,
-            )
-        };
-        match ret {
-            Ok(pid) => {
-                CLONE3_STATE.store(1, Ordering::Relaxed);
-                return Ok(Cloned { pid, pidfd });
-            }
-            // ENOSYS: no clone3; EINVAL on first use: probably no CLEAR_SIGHAND. Fall back,
-            // unless a cgroup or time namespace was asked for (only clone3 can do that:
-            // report the error).
-            Err(e) if (e == libc::ENOSYS || (e == libc::EINVAL && state == 0)) && !needs_clone3 => {
-                CLONE3_STATE.store(2, Ordering::Relaxed);
-            }
-            Err(e) => return Err(e),
-        }
+        // SAFETY: args is a valid clone_args of at least `size` bytes; the stack and entry
+        // contract is forwarded from our caller.
+        let pid = unsafe { arch::clone3(&mut args, size, entries.handlers_cleared, arg) }?;
+        return Ok(Cloned { pid, pidfd });
     }
-    let mut pidfd: i32 = -1;
     // SAFETY: as above; clone(2) writes the pidfd through the parent_tid pointer.
     let pid = unsafe {
         arch::clone_legacy(

@@ -1,11 +1,16 @@
-//! The parent's side of a spawn: clone on the cached stack, learn the outcome.
+//! The parent's side of a spawn: clone on the cached stack, learn the outcome, get a pidfd.
 //!
-//! Two paths with CLONE_VM (no page tables copied, cost flat in the parent's size):
-//! - vfork (the default): CLONE_VFORK suspends this thread until the child execs or exits;
-//!   the child's report is read straight from shared memory. No pipe, no extra syscall.
-//! - release (used when the parent must act while the child waits, e.g. writing uid/gid maps
-//!   for a new user namespace): no CLONE_VFORK; the child blocks on a pipe until `before_release`
-//!   has run, and a close-on-exec status pipe tells the parent when the exec has happened.
+//! Two paths:
+//! - vfork (the default, wherever the kernel shares memory with CLONE_VM): CLONE_VFORK suspends
+//!   this thread until the child execs or exits; the child's report is read straight from
+//!   shared memory. No pipe, no extra syscall. No page tables are copied: the cost is flat in
+//!   the parent's size.
+//! - piped: the child reports through a close-on-exec status pipe (its EOF means the exec
+//!   happened; a failure arrives as a record before it). Used when the parent must act while
+//!   the child waits on a second pipe (`before_release`: uid/gid maps for a new user namespace,
+//!   joining a cgroup where clone3 cannot), without CLONE_VFORK but still with CLONE_VM; and
+//!   for the fork-like form (qemu-user), where the child's memory is a copy and shared memory
+//!   reaches nobody.
 //!
 //! And two without a clone of our own:
 //! - fork (`pre_exec` closures only): a plain fork(2), as std takes for them; see
@@ -13,10 +18,12 @@
 //! - in place (`Command::exec`): the sequence runs in this process; see [`exec_in_place`].
 
 use super::child_sequence::{
-    decode_report, entry_handlers_cleared, entry_reset_handlers, run_forked, run_in_place,
-    ChildPlan, REPORT_LEN,
+    decode_failure, encode_verdict, entry_handlers_cleared, entry_reset_handlers, run_forked,
+    run_in_place, ChildPlan, PIPED_FAILURE_LEN,
 };
-use super::clone::{self, clone_child, ChildEntries, CloneRequest, Cloned};
+use super::clone::{clone_child, ChildEntries, CloneForm, CloneRequest, Cloned};
+use super::features::{reap_by_pid, NoPidfd, Support};
+use super::signals::AllSignalsBlocked;
 use super::{raw, stack};
 use crate::step::{SpawnStep, StepFailure};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -29,50 +36,64 @@ const ENTRIES: ChildEntries = ChildEntries {
 /// A child that was created and has exec'd.
 pub struct Spawned {
     pub pid: i32,
-    pub pidfd: OwnedFd,
+    /// Its pidfd, or why there is none (a kernel before 5.2/5.3, a seccomp filter, EMFILE).
+    pub pidfd: Result<OwnedFd, NoPidfd>,
 }
 
-/// Blocks every signal in this thread and restores the old mask on drop.
-struct AllSignalsBlocked(u64);
-
-impl AllSignalsBlocked {
-    fn new() -> Self {
-        let all: u64 = !0;
-        let mut old: u64 = 0;
-        // SAFETY: valid sigset pointers. Blocking everything (glibc's internal signals too) keeps
-        // any handler from running on the child, which shares our memory, before it resets them.
-        unsafe {
-            let _ = raw::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
-        }
-        AllSignalsBlocked(old)
-    }
-}
-
-impl Drop for AllSignalsBlocked {
-    fn drop(&mut self) {
-        // SAFETY: restoring the mask saved in new().
-        unsafe {
-            let _ = raw::sigprocmask(libc::SIG_SETMASK, &self.0, core::ptr::null_mut());
-        }
-    }
-}
-
-/// Reaps a child whose exec failed, so no zombie is left behind.
-fn reap(pidfd: &OwnedFd) {
-    use rustix::process::{waitid, WaitId, WaitIdOptions};
-    loop {
-        match waitid(
-            WaitId::PidFd(std::os::fd::AsFd::as_fd(pidfd)),
-            WaitIdOptions::EXITED,
-        ) {
-            Err(rustix::io::Errno::INTR) => continue,
-            _ => return,
-        }
-    }
-}
+/// What the parent does while a released child waits: returns the failing step, if any, which
+/// aborts the child.
+pub type BeforeRelease<'a> = &'a mut dyn FnMut(i32) -> Result<(), StepFailure>;
 
 fn clone_failure(errno: i32) -> StepFailure {
     StepFailure::new(SpawnStep::Clone, errno)
+}
+
+/// Spawns the child of `plan` as `req` says; with `before_release`, the child waits until it
+/// has run. Returns once the child has exec'd, or its failure (the child then reaped).
+pub fn spawn(
+    plan: &mut ChildPlan,
+    req: &CloneRequest,
+    support: &Support,
+    before_release: Option<BeforeRelease<'_>>,
+) -> Result<Spawned, StepFailure> {
+    let pid = if req.vfork && req.form != CloneForm::ForkLike && before_release.is_none() {
+        spawn_vfork(plan, req)?
+    } else {
+        spawn_piped(plan, req, before_release)?
+    };
+    Ok(Spawned {
+        pid: pid.pid,
+        pidfd: pidfd_of(pid, support),
+    })
+}
+
+/// The child's pidfd: from the clone (CLONE_PIDFD), else from pidfd_open. Opening one after
+/// the clone is race-free: the child is ours and unreaped, so its pid cannot have been reused
+/// (unless other code of this process reaps children it does not own: waitpid(-1), or SIGCHLD
+/// set to SIG_IGN, which break std's Child the same way).
+fn pidfd_of(cloned: Cloned, support: &Support) -> Result<OwnedFd, NoPidfd> {
+    if cloned.pidfd >= 0 {
+        // SAFETY: CLONE_PIDFD stored a new fd that nobody else owns.
+        return Ok(unsafe { OwnedFd::from_raw_fd(cloned.pidfd) });
+    }
+    if !support.pidfd_open.works() {
+        return Err(NoPidfd::Unsupported {
+            clone_pidfd: support.clone_pidfd,
+            pidfd_open: support.pidfd_open,
+        });
+    }
+    match raw::pidfd_open(cloned.pid) {
+        // SAFETY: pidfd_open returned a new fd that nobody else owns.
+        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
+        Err(e) => Err(NoPidfd::OpenFailed(e)),
+    }
+}
+
+/// A pidfd the clone made for a child that then failed: closed once the child is reaped.
+fn close_pidfd(cloned: &Cloned) {
+    if cloned.pidfd >= 0 {
+        let _ = raw::close(cloned.pidfd);
+    }
 }
 
 /// Clones a child running the sequence of `plan` on this thread's cached stack. On success the
@@ -86,13 +107,13 @@ fn clone_on_cached_stack(
     plan: &mut ChildPlan,
     req: &CloneRequest,
     block_signals: bool,
-) -> Result<(Cloned, stack::ChildStack, OwnedFd), StepFailure> {
+) -> Result<(Cloned, stack::ChildStack), StepFailure> {
     let mut stack =
         stack::take().map_err(|e| clone_failure(e.raw_os_error().unwrap_or(libc::ENOMEM)))?;
     let cloned = {
         let blocked = block_signals.then(AllSignalsBlocked::new);
         if let (Some(saved), None) = (&blocked, plan.sig_mask) {
-            plan.sig_mask = Some(saved.0);
+            plan.sig_mask = Some(saved.mask());
         }
         let plan: &ChildPlan = plan;
         // SAFETY: the stack is ours alone (taken from this thread's cache) and stays untouched
@@ -110,11 +131,7 @@ fn clone_on_cached_stack(
         }
     };
     match cloned {
-        Ok(c) => {
-            // SAFETY: CLONE_PIDFD stored a new fd that nobody else owns.
-            let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
-            Ok((c, stack, pidfd))
-        }
+        Ok(c) => Ok((c, stack)),
         Err(errno) => {
             stack::give_back(stack);
             Err(clone_failure(errno))
@@ -123,8 +140,7 @@ fn clone_on_cached_stack(
 }
 
 /// Spawns with CLONE_VFORK: returns once the child has exec'd, or its failure.
-pub fn spawn_vfork(plan: &mut ChildPlan, req: &CloneRequest) -> Result<Spawned, StepFailure> {
-    debug_assert!(req.vfork);
+fn spawn_vfork(plan: &mut ChildPlan, req: &CloneRequest) -> Result<Cloned, StepFailure> {
     // Why signals may need blocking around a vfork-class clone: the child shares our memory,
     // so a handler of ours must never run in it. With CLONE_CLEAR_SIGHAND the kernel resets
     // the child's handlers at birth, so that cannot happen and the two sigprocmask calls are
@@ -132,78 +148,94 @@ pub fn spawn_vfork(plan: &mut ChildPlan, req: &CloneRequest) -> Result<Spawned, 
     // the Command set one (no sigprocmask in the child either). They
     // stay when the kernel cannot clear handlers (the child resets them by hand, and must not
     // be interrupted meanwhile) and when a step must not be stopped by SIGTTOU (foreground).
-    let block = !clone::kernel_clears_handlers() || plan.foreground_fd >= 0;
-    let (cloned, stack, pidfd) = clone_on_cached_stack(plan, req, block)?;
+    let block = req.form != CloneForm::Clone3 || plan.foreground_fd >= 0;
+    let (cloned, stack) = clone_on_cached_stack(plan, req, block)?;
     // CLONE_VFORK: the child has exec'd or exited, so the stack is free again.
     stack::give_back(stack);
     if let Some(f) = plan.report.failure() {
-        reap(&pidfd);
+        reap_by_pid(cloned.pid);
+        close_pidfd(&cloned);
         return Err(f);
     }
-    Ok(Spawned {
-        pid: cloned.pid,
-        pidfd,
-    })
+    Ok(cloned)
 }
 
-/// Spawns without CLONE_VFORK: `before_release(pid)` runs while the child waits (it returns 0
-/// or an errno to abort the child), then the child goes on and this returns after its exec.
-pub fn spawn_release(
+/// Spawns with a status pipe: `before_release(pid)`, if any, runs while the child waits, then
+/// the child goes on; returns after its exec, or its failure.
+fn spawn_piped(
     plan: &mut ChildPlan,
     req: &CloneRequest,
-    before_release: &mut dyn FnMut(i32) -> Result<(), i32>,
-) -> Result<Spawned, StepFailure> {
-    debug_assert!(!req.vfork);
+    before_release: Option<BeforeRelease<'_>>,
+) -> Result<Cloned, StepFailure> {
     let pipe = || {
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| clone_failure(e.raw_os_error()))
     };
-    let (go_read, go_write) = pipe()?;
+    let release = match before_release {
+        Some(f) => {
+            let (go_read, go_write) = pipe()?;
+            plan.wait_fd = go_read.as_raw_fd();
+            Some((f, go_read, go_write))
+        }
+        None => None,
+    };
     let (status_read, status_write) = pipe()?;
-    plan.wait_fd = go_read.as_raw_fd();
     plan.status_fd = status_write.as_raw_fd();
     // Without CLONE_VFORK this thread runs on while the child does: every signal stays blocked
     // around the clone so that no handler of ours can run before the child has reset them.
-    let (cloned, stack, pidfd) = clone_on_cached_stack(plan, req, true)?;
-    drop(go_read);
+    // The child reads the plan while it runs beside us: it is not written again until the
+    // child is done with it.
+    let (cloned, stack) = clone_on_cached_stack(plan, req, true)?;
     drop(status_write);
-    let verdict: i64 = match before_release(cloned.pid) {
-        Ok(()) => 0,
-        Err(e) => e as i64,
-    };
-    let _ = rustix::io::write(&go_write, &verdict.to_ne_bytes());
-    drop(go_write);
-    // EOF on the status pipe: the child exec'd (close-on-exec) or exited.
-    let mut buf = [0u8; 1];
-    loop {
-        match rustix::io::read(&status_read, &mut buf) {
-            Err(rustix::io::Errno::INTR) => continue,
-            Ok(0) => break,
-            Ok(_) => continue,
-            Err(_) => {
-                // Cannot tell whether the child still runs on the stack: never reuse it.
-                std::mem::forget(stack);
-                reap(&pidfd);
-                return Err(clone_failure(libc::EPIPE));
-            }
-        }
+    let mut verdict = None;
+    if let Some((before_release, go_read, go_write)) = release {
+        drop(go_read);
+        verdict = before_release(cloned.pid).err();
+        let code = encode_verdict(verdict);
+        let _ = rustix::io::write(&go_write, &code.to_ne_bytes());
     }
+    // EOF on the status pipe: the child exec'd (close-on-exec) or exited; a failure record
+    // comes before it.
+    let piped = match read_status(&status_read) {
+        Ok(piped) => piped,
+        Err(_) => {
+            // Cannot tell whether the child still runs on the stack: never reuse it.
+            std::mem::forget(stack);
+            reap_by_pid(cloned.pid);
+            close_pidfd(&cloned);
+            return Err(clone_failure(libc::EPIPE));
+        }
+    };
     stack::give_back(stack);
-    if let Some(f) = plan.report.failure() {
-        reap(&pidfd);
+    if let Some(f) = piped.or_else(|| plan.report.failure()).or(verdict) {
+        reap_by_pid(cloned.pid);
+        close_pidfd(&cloned);
         return Err(f);
     }
-    if verdict != 0 {
-        reap(&pidfd);
-        return Err(StepFailure::new(
-            SpawnStep::UserNamespaceMaps,
-            verdict as i32,
-        ));
+    Ok(cloned)
+}
+
+/// Reads the status pipe of a child until EOF (it exec'd: close-on-exec) and returns the
+/// failure record that comes before EOF, if any; `Err` if the pipe failed.
+fn read_status(status_read: &OwnedFd) -> Result<Option<StepFailure>, i32> {
+    let mut record = [0u8; PIPED_FAILURE_LEN];
+    let mut got = 0usize;
+    let mut beyond = [0u8; 1];
+    loop {
+        let buf = match record.get_mut(got..) {
+            Some(rest) if !rest.is_empty() => rest,
+            _ => &mut beyond[..],
+        };
+        match rustix::io::read(status_read, buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Ok(0) => break,
+            Ok(n) => got = got.saturating_add(n),
+            Err(e) => return Err(e.raw_os_error()),
+        }
     }
-    Ok(Spawned {
-        pid: cloned.pid,
-        pidfd,
-    })
+    Ok((got >= PIPED_FAILURE_LEN)
+        .then(|| decode_failure(&record))
+        .flatten())
 }
 
 /// Spawns with a plain fork(2), for `pre_exec` closures (std's contract: "run in the child after
@@ -213,69 +245,42 @@ pub fn spawn_release(
 /// after every step of the sequence and right before the exec, as in std. The cost is the page
 /// table copy the other paths avoid: it grows with the parent's size.
 ///
-/// The child reports a failure through a close-on-exec pipe (EOF: it exec'd); the pidfd comes
-/// from pidfd_open on the unreaped child, so it cannot name another process.
+/// The child reports a failure through the close-on-exec status pipe (EOF: it exec'd); the
+/// pidfd comes from pidfd_open on the unreaped child (or there is none, as `spawn` says).
 pub fn spawn_fork(
-    plan: &ChildPlan,
+    plan: &mut ChildPlan,
+    support: &Support,
     hooks: &mut dyn FnMut() -> Result<(), i32>,
 ) -> Result<Spawned, StepFailure> {
-    let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+    let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| clone_failure(e.raw_os_error()))?;
+    plan.status_fd = status_write.as_raw_fd();
     // SAFETY: fork has no memory preconditions. In the child we only run the sequence (raw
     // syscalls on the plan, which the child's copy of memory holds), the user's closures (their
     // contract is std's pre_exec contract), and exit; we never return into the caller.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(clone_failure(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EAGAIN),
-        ));
+        let errno = std::io::Error::last_os_error().raw_os_error();
+        return Err(clone_failure(errno.unwrap_or(libc::EAGAIN)));
     }
     if pid == 0 {
-        drop(report_read);
-        run_forked(plan, report_write.as_raw_fd(), hooks);
+        drop(status_read);
+        run_forked(plan, status_write.as_raw_fd(), hooks);
     }
-    drop(report_write);
-    let pidfd = match rustix::process::Pid::from_raw(pid)
-        .map(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()))
-    {
-        Some(Ok(fd)) => fd,
-        other => {
-            let errno = match other {
-                Some(Err(e)) => e.raw_os_error(),
-                _ => libc::ESRCH,
-            };
-            // No pidfd: stop the child and reap it by pid (it is ours and unreaped).
-            let _ = raw::kill(pid, libc::SIGKILL);
-            let mut status = 0;
-            // SAFETY: waiting for our own child; status is a live local.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
-            return Err(clone_failure(errno));
+    drop(status_write);
+    let cloned = Cloned { pid, pidfd: -1 };
+    match read_status(&status_read) {
+        Ok(None) => Ok(Spawned {
+            pid,
+            pidfd: pidfd_of(cloned, support),
+        }),
+        Ok(Some(f)) => {
+            reap_by_pid(pid);
+            Err(f)
         }
-    };
-    let mut report = [0u8; REPORT_LEN];
-    let mut got = 0;
-    while got < REPORT_LEN {
-        match rustix::io::read(&report_read, &mut report[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => {
-                reap(&pidfd);
-                return Err(clone_failure(e.raw_os_error()));
-            }
-        }
-    }
-    match got {
-        0 => Ok(Spawned { pid, pidfd }),
-        REPORT_LEN => {
-            reap(&pidfd);
-            Err(decode_report(&report))
-        }
-        _ => {
-            reap(&pidfd);
-            Err(clone_failure(libc::EPIPE))
+        Err(errno) => {
+            reap_by_pid(pid);
+            Err(clone_failure(errno))
         }
     }
 }
@@ -293,7 +298,7 @@ pub fn exec_in_place(
 ) -> StepFailure {
     let blocked = AllSignalsBlocked::new();
     if plan.sig_mask.is_none() {
-        plan.sig_mask = Some(blocked.0);
+        plan.sig_mask = Some(blocked.mask());
     }
     let touched = plan.sig_default | plan.sig_ignore | if plan.reset_ignored { !0 } else { 0 };
     let mut saved = [None; 64];

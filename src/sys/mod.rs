@@ -4,7 +4,8 @@
 //! here imports them back (only the shared step vocabulary, `crate::step`).
 //!
 //! - [`raw`]: syscalls issued directly (no libc, no errno), safe for the child side;
-//! - [`clone`]: clone3/clone with the child on its own stack;
+//! - [`features`]: what this kernel or sandbox supports, probed once and cached;
+//! - [`clone`]: clone3, clone or a fork (the form the probe chose), the child on its own stack;
 //! - [`stack`]: the per-thread cached child stack;
 //! - [`child_sequence`]: the ordered, allocation-free steps between clone and exec;
 //! - [`launch`]: the parent's side of a spawn (clone, wait for the exec, read the report);
@@ -13,7 +14,8 @@
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
 //! - [`jump`]: the loader's last steps and its trampoline into a new program;
 //! - [`trampoline`]: the trampoline's code and parameters (shared with the loader stub);
-//! - [`signals`]: sending any signal number through a pidfd or to a group;
+//! - [`signals`]: sending any signal number through a pidfd, to a pid or to a group; the
+//!   calling thread's mask and the ignored dispositions;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`terminal`]: taking the terminal back after a foreground child;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);
@@ -26,6 +28,7 @@ pub mod child_sequence;
 pub mod clone;
 pub mod cptr;
 pub mod exec_loop;
+pub mod features;
 pub mod inherited;
 #[cfg(target_arch = "x86_64")]
 pub mod jump;

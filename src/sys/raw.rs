@@ -447,3 +447,30 @@ pub unsafe fn sched_setscheduler(policy: c_int, param: *const libc::sched_param)
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_sched_setscheduler, 0, policy, param) }
 }
+
+/// close_range's flag to mark close-on-exec instead of closing (Linux 5.11).
+pub const CLOSE_RANGE_CLOEXEC: c_uint = 4;
+
+/// `pidfd_open(pid, 0)`: a close-on-exec pidfd (Linux 5.3).
+#[inline]
+pub fn pidfd_open(pid: c_int) -> SysResult {
+    // SAFETY: no pointers.
+    unsafe { sys!(libc::SYS_pidfd_open, pid, 0) }
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)` (Linux 5.1).
+#[inline]
+pub fn pidfd_send_signal(pidfd: c_int, sig: c_int) -> SysResult {
+    // SAFETY: a null siginfo is read by nobody.
+    unsafe { sys!(libc::SYS_pidfd_send_signal, pidfd as isize, sig, 0, 0) }
+}
+
+/// `poll(fds, n, 0)`: which of the fds are open (POLLNVAL marks the closed ones).
+///
+/// # Safety
+/// `fds` points to `n` pollfd structs.
+#[inline]
+pub unsafe fn poll_now(fds: *mut libc::pollfd, n: usize) -> SysResult {
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_poll, fds, n, 0) }
+}

@@ -56,7 +56,11 @@ impl Command {
     /// As std's: `f` runs in a forked copy of this process, in which only the calling thread
     /// exists. Locks held by other threads at the fork stay held (glibc resets malloc's; std's
     /// env lock, stdio and any other mutex may deadlock), so `f` should do no more than
-    /// async-signal-safe calls; its changes to memory are not seen by the parent.
+    /// async-signal-safe calls; its changes to memory are not seen by the parent. A panic in `f`
+    /// runs the panic hook before the abort: if another thread of the parent was printing a
+    /// panic (holding std's backtrace or stderr lock) at the fork, the child can hang there.
+    /// std's own child switches panics to abort-at-once first (`panic::always_abort`), which
+    /// stable Rust does not offer; so do not panic in `f`.
     pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Command
     where
         F: FnMut() -> io::Result<()> + Send + Sync + 'static,

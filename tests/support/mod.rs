@@ -10,6 +10,7 @@
 
 pub mod bounds;
 pub mod execve_diff;
+pub mod kernel;
 pub mod privilege;
 pub mod probe;
 pub mod procfs;
@@ -19,6 +20,9 @@ pub mod rng;
 pub mod terminal;
 
 pub use bounds::{bounded, die, Watchdog};
+pub use kernel::{
+    assert_refused_as_too_old, emulated_lacks, signal_if, wait_unreaped, wait_until_no_writer,
+};
 pub use privilege::{is_root, skip, userns_available};
 pub use probe::{probe, sh};
 pub use procfs::{

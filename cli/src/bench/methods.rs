@@ -1,8 +1,9 @@
 //! The spawn methods the benchmark compares. Each spawns the target once and waits for it.
 //!
 //! forkexec and std are called through their safe APIs. The reference methods (posix_spawn,
-//! fork+execve, the C vfork floor, std's fork path via pre_exec) need raw libc calls: that is
-//! the only unsafe code in the CLI, and it lives here.
+//! fork+execve, the two C floors, std's fork path via pre_exec) need raw libc calls. With the
+//! ballast's mapping (ballast.rs) and the CPU affinity calls (cpus.rs), that is the only unsafe
+//! code in the CLI.
 
 use super::scenarios::StdSteps;
 use std::ffi::CString;
@@ -18,16 +19,18 @@ pub enum Method {
     PosixSpawn,
     ForkExec,
     VforkExec,
+    VforkPidfd,
 }
 
 impl Method {
-    pub const ALL: [Method; 6] = [
+    pub const ALL: [Method; 7] = [
         Method::Forkexec,
         Method::Std,
         Method::StdPreExec,
         Method::PosixSpawn,
         Method::ForkExec,
         Method::VforkExec,
+        Method::VforkPidfd,
     ];
 
     pub fn id(self) -> &'static str {
@@ -38,6 +41,20 @@ impl Method {
             Method::PosixSpawn => "posix_spawn",
             Method::ForkExec => "fork_exec",
             Method::VforkExec => "vfork_exec",
+            Method::VforkPidfd => "vfork_pidfd",
+        }
+    }
+
+    /// What the method is, for the table's legend and the plot.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Forkexec => "forkexec",
+            Method::Std => "std (posix_spawn path)",
+            Method::StdPreExec => "std with pre_exec (fork path)",
+            Method::PosixSpawn => "posix_spawn (glibc)",
+            Method::ForkExec => "fork + execve",
+            Method::VforkExec => "vfork + execve in C (bare floor)",
+            Method::VforkPidfd => "clone3 vfork + pidfd in C (fair floor)",
         }
     }
 
@@ -52,6 +69,13 @@ extern "C" {
         argv: *const *const c_char,
         envp: *const *const c_char,
     ) -> libc::pid_t;
+    fn forkexec_bench_vfork_pidfd(
+        path: *const c_char,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+        stack: *mut libc::c_void,
+        stack_size: libc::size_t,
+    ) -> libc::c_int;
     static environ: *const *const c_char;
 }
 
@@ -62,7 +86,12 @@ pub struct Spawner {
     argv: [*const c_char; 2],
     forkexec: forkexec::Command,
     std: std::process::Command,
+    /// The fair floor's child stack (only vfork_pidfd uses it), one per spawner and so per thread.
+    floor_stack: Vec<u8>,
 }
+
+/// The fair floor's child needs a few hundred bytes; forkexec's cached stack is 128 KiB.
+const FLOOR_STACK: usize = 64 * 1024;
 
 impl Spawner {
     /// A spawner of `program` by `method`, forkexec configured by `configure`, std's fork
@@ -81,12 +110,18 @@ impl Spawner {
             add_std_steps(&mut std, std_steps);
         }
         let argv = [path.as_ptr(), std::ptr::null()];
+        let floor_stack = if method == Method::VforkPidfd {
+            vec![0u8; FLOOR_STACK]
+        } else {
+            Vec::new()
+        };
         Spawner {
             method,
             path,
             argv,
             forkexec: fe,
             std,
+            floor_stack,
         }
     }
 
@@ -146,6 +181,27 @@ impl Spawner {
                 }
                 wait_ok(pid)
             }
+            Method::VforkPidfd => {
+                // SAFETY: path, argv and environ are valid NUL-terminated data; the stack is this
+                // spawner's own, and the C function returns only after the child exec'd or exited
+                // (CLONE_VFORK), so no child runs on it afterwards.
+                let status = unsafe {
+                    forkexec_bench_vfork_pidfd(
+                        self.path.as_ptr(),
+                        self.argv.as_ptr(),
+                        environ,
+                        self.floor_stack.as_mut_ptr().cast(),
+                        self.floor_stack.len(),
+                    )
+                };
+                if status < 0 {
+                    return Err(format!(
+                        "vfork_pidfd: {}",
+                        std::io::Error::from_raw_os_error(-status)
+                    ));
+                }
+                check(status == 0, "child")
+            }
         }
     }
 }
@@ -174,19 +230,6 @@ fn wait_ok(pid: libc::pid_t) -> Result<(), String> {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "child",
     )
-}
-
-/// Pins this thread (and the children it spawns) to one CPU, for stable figures.
-pub fn pin_to_cpu(cpu: usize) -> std::io::Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Gives std's Command a pre_exec closure doing the scenario's steps with raw libc calls on
