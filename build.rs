@@ -127,7 +127,10 @@ fn field(b: &[u8], at: u64, len: usize) -> Result<u64, String> {
 }
 
 /// The address range of the ELF64 file `b`'s PT_LOAD segments, if it is an ET_EXEC that needs
-/// nothing at run time: no PT_INTERP (no dynamic linker), no PT_DYNAMIC (no relocations).
+/// nothing at run time: no PT_INTERP (no dynamic linker), no PT_DYNAMIC (no relocations); and
+/// whose writable memory is all bss (its scratch page must be anonymous, not the memfd's: the
+/// program's file cannot become /proc/PID/exe while a page of the old one is mapped; file
+/// bytes in a writable segment also mean a panic path, with its tables, got linked in).
 fn static_image(b: &[u8]) -> Result<(u64, u64), String> {
     const ET_EXEC: u64 = 2;
     if field(b, 16, 2)? != ET_EXEC {
@@ -140,6 +143,11 @@ fn static_image(b: &[u8]) -> Result<(u64, u64), String> {
         match field(b, ph, 4)? {
             1 => {
                 let (vaddr, memsz) = (field(b, ph + 16, 8)?, field(b, ph + 40, 8)?);
+                let (flags, filesz) = (field(b, ph + 4, 4)?, field(b, ph + 32, 8)?);
+                const PF_W: u64 = 2;
+                if flags & PF_W != 0 && filesz != 0 {
+                    return Err(format!("a writable segment at {vaddr:#x} holds file bytes"));
+                }
                 start = start.min(vaddr & !0xfff);
                 end = end.max(vaddr + memsz);
             }

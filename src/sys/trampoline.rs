@@ -159,9 +159,13 @@ pub struct Params<'a> {
 }
 
 /// Writes the code and `p` into `page` (the bytes of the page at `p.page`). False when they
-/// do not fit (more ranges than [`max_unmap_ranges`]).
+/// do not fit (more ranges than [`max_unmap_ranges`], or a shorter `page`).
 pub fn write(page: &mut [u8], p: &Params<'_>) -> bool {
     let code = code();
+    let needed = code.len() + PARAMS_HEADER + 16 * p.unmap.len();
+    let Some(out) = page.get_mut(..needed) else {
+        return false;
+    };
     if p.unmap.len() > max_unmap_ranges() {
         return false;
     }
@@ -184,13 +188,74 @@ pub fn write(page: &mut [u8], p: &Params<'_>) -> bool {
         p.page.0 as u64,
         p.page.1 as u64,
     ];
-    let ranges = p.unmap.iter().flat_map(|&(a, l)| [a as u64, l as u64]);
-    let words = header.into_iter().chain(mm).chain(ranges);
-    let bytes = code.iter().copied().chain(words.flat_map(u64::to_ne_bytes));
-    let mut written = 0;
-    for (slot, b) in page.iter_mut().zip(bytes) {
+    // Byte by byte through iterators: no slice operation that could panic (the loader stub
+    // links no panic machinery).
+    // (The source first in each zip: zip takes an item of its first iterator before it
+    // finds the second one ended, and a slot must not be skipped.)
+    let mut bytes = out.iter_mut();
+    for (&b, slot) in code.iter().zip(bytes.by_ref()) {
         *slot = b;
-        written += 1;
     }
-    written == code.len() + PARAMS_HEADER + 16 * p.unmap.len()
+    let mut put = |w: u64| {
+        for (b, slot) in w.to_ne_bytes().into_iter().zip(bytes.by_ref()) {
+            *slot = b;
+        }
+    };
+    header.into_iter().chain(mm).for_each(&mut put);
+    for &(addr, len) in p.unmap {
+        put(addr as u64);
+        put(len as u64);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(page: &[u8], at: usize) -> u64 {
+        u64::from_ne_bytes(page[at..at + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn the_code_then_every_parameter_word_in_its_place() {
+        let mut page = [0xaau8; PAGE_BYTES];
+        let p = Params {
+            unmap: &[(0x1000, 0x2000), (0x5000, 0x6000)],
+            exe_fd: 7,
+            mm_map: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+            rsp: 0x7fff_0000,
+            entry: 0x40_1000,
+            exit: Some((0x7ff0_0010, true)),
+            page: (0x9000, 0x1000),
+        };
+        assert!(write(&mut page, &p));
+        let code = code();
+        assert_eq!(&page[..code.len()], code);
+        let params = code.len();
+        let header = [
+            2,
+            7,
+            0x7fff_0000,
+            0x40_1000,
+            0x7ff0_0010,
+            0x7fff_0000 - 16,
+            0x9000,
+            0x1000,
+        ];
+        for (i, w) in header.into_iter().enumerate() {
+            assert_eq!(word(&page, params + 8 * i), w, "header word {i}");
+        }
+        // The map: the addresses as given, no auxv, the exe fd in the upper half.
+        assert_eq!(word(&page, params + 64), 1);
+        assert_eq!(word(&page, params + 64 + 8 * 11), 0);
+        assert_eq!(word(&page, params + 64 + 8 * 12), 7 << 32);
+        let ranges = params + PARAMS_HEADER;
+        assert_eq!(word(&page, ranges), 0x1000);
+        assert_eq!(word(&page, ranges + 24), 0x6000);
+        // Nothing after the last range.
+        assert_eq!(page[ranges + 32], 0xaa);
+        // A page too short for them is refused.
+        assert!(!write(&mut page[..ranges + 16], &p));
+    }
 }
