@@ -205,6 +205,8 @@ pub struct Stopped<'f> {
     pub error: CarryOutError,
 }
 
+/// `N` random bytes: getrandom (Linux 3.17), else /dev/urandom (older kernels, or a seccomp
+/// filter that refuses getrandom).
 pub(super) fn random_bytes<const N: usize>() -> Result<[u8; N], LoadError> {
     let mut b = [0u8; N];
     let mut filled = 0;
@@ -212,6 +214,18 @@ pub(super) fn random_bytes<const N: usize>() -> Result<[u8; N], LoadError> {
         match rustix::rand::getrandom(&mut b[filled..], rustix::rand::GetRandomFlags::empty()) {
             Ok(n) => filled += n,
             Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
+                use std::io::Read;
+                let urandom = std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| f.read_exact(&mut b[filled..]));
+                return urandom.map(|()| b).map_err(|e| {
+                    LoadError::new(
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                        "cannot get random bytes (getrandom needs Linux 3.17; /dev/urandom \
+                         cannot be read either)",
+                    )
+                });
+            }
             Err(e) => {
                 return Err(LoadError::new(
                     e.raw_os_error(),
