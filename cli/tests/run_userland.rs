@@ -702,6 +702,14 @@ fn run_userland_on_the_command_line() {
     );
     let o = forkexec(&["--memory", "--", "true"]);
     assert_eq!(o.status.code(), Some(2), "--memory needs --userland");
+    // `exec` replaces forkexec: the userland loader does that as `forkexec load`.
+    let o = std::process::Command::new(FORKEXEC)
+        .args(["exec", "--userland", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("userland loader"), "{stderr}");
 }
 
 #[test]

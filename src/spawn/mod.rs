@@ -251,9 +251,9 @@ pub(crate) fn exec_in_place(spec: &mut Spec) -> Error {
         ))
     } else if cfg!(target_arch = "x86_64") && spec.userland {
         Some((
-            "the userland loader",
-            "exec loads the program into this process: forkexec::load::exec_file and \
-             exec_memory do that with the userland loader",
+            "loader",
+            "the userland loader loads a program into this process with \
+             forkexec::load::exec_file or exec_memory (forkexec load), not through exec",
         ))
     } else {
         None

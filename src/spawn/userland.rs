@@ -98,9 +98,10 @@ pub(super) fn spawn(
             Err(stub_failure(spec, &handoff, failure))
         }
         Err(errno) => {
-            // The stub died before it answered, or the socket failed: its wait status tells.
-            crate::sys::features::reap_by_pid(spawned.pid);
-            let action = "hand the load to the loader stub";
+            // The socket failed, or the answer was cut short: the stub is gone (a stub that
+            // closes the socket, even by dying, is a start: its wait status tells the rest).
+            let ended = reap_stub(spawned.pid);
+            let action = format!("hand the load to the loader stub ({ended})");
             Err(Error::step(
                 &spec.program,
                 ErrorStage::Child,
@@ -108,6 +109,27 @@ pub(super) fn spawn(
                 action,
                 errno,
             ))
+        }
+    }
+}
+
+/// Reaps the stub that did not start the program; says how it ended.
+fn reap_stub(pid: i32) -> String {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let Some(pid) = Pid::from_raw(pid) else {
+        return "no process".into();
+    };
+    loop {
+        match waitid(WaitId::Pid(pid), WaitIdOptions::EXITED) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Ok(Some(st)) => {
+                return match (st.exit_status(), st.terminating_signal()) {
+                    (Some(code), _) => format!("it exited with status {code}"),
+                    (_, Some(sig)) => format!("it was killed by signal {sig}"),
+                    _ => "it ended".into(),
+                }
+            }
+            _ => return "it could not be waited for".into(),
         }
     }
 }
