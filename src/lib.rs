@@ -71,5 +71,5 @@ pub use command::Command;
 pub use errno::Errno;
 pub use error::{Error, ErrorKind, Result};
 pub use exec::PathLookup;
-pub use process::{Child, ChildEvent};
+pub use process::{Child, ChildEvent, Pty};
 pub use stdio::Stdio;

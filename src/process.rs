@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{waitid, WaitId, WaitIdOptions, WaitIdStatus};
 
+mod pty;
+mod stopping;
+
+pub use pty::Pty;
+
 /// A spawned process: `std::process::Child`'s shape (public `stdin`, `stdout`, `stderr` that
 /// can be moved out), addressed through a pidfd.
 ///
@@ -24,6 +29,8 @@ pub struct Child {
     /// The parent's end of the child's stderr, if piped.
     pub stderr: Option<ChildStderr>,
     process: Process,
+    /// The primary side of the child's pty (`Command::pty`).
+    pty: Option<Pty>,
 }
 
 /// What a wait saw: the child's end, or a stop of a child this process traces.
@@ -168,6 +175,7 @@ impl Child {
                 group_leader,
                 foreground,
             },
+            pty: None,
         }
     }
 

@@ -7,12 +7,13 @@
 //! what is wrong; no process is made.
 //!
 //! Attribute methods are in one file per family: [`credentials`], [`session`],
-//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`].
+//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`], [`sandbox`].
 
 mod cgroup;
 mod credentials;
 mod limits;
 mod namespaces;
+mod sandbox;
 mod security;
 mod session;
 mod signals;

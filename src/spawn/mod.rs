@@ -5,11 +5,13 @@
 //! - [`plan`]: validation and preparation, pure (unit-tested without spawning);
 //! - [`fds`]: the child's fd table: moves for swaps and cycles, close-on-exec ranges;
 //! - [`id_maps`]: the parent's part of a new user namespace;
+//! - [`sandbox`]: namespaces to join, the pty, the pid-namespace hop's parent side;
 //! - this file: the flow, and the one side effect before the clone (stdio pipes, /dev/null).
 
 pub(crate) mod fds;
 pub(crate) mod id_maps;
 pub(crate) mod plan;
+pub(crate) mod sandbox;
 pub(crate) mod spec;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -44,7 +46,12 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
 
     // The fd plan: stdio first, then the extra mappings.
     let mut fds = FdPlan::default();
-    let parent_ends = stdio_fds(spec, defaults, &mut fds)?;
+    let (mut sandbox, with_pty) = sandbox::PreparedSandbox::prepare(spec, &mut fds)?;
+    let parent_ends = if with_pty {
+        [None, None, None]
+    } else {
+        stdio_fds(spec, defaults, &mut fds)?
+    };
     for (child_fd, fd) in &spec.fd_map {
         if fds.sets(*child_fd) {
             return Err(Error::invalid(
@@ -59,6 +66,9 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
 
     let report = Report::default();
     let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
+    child_plan.sandbox = sandbox.plan(spec);
+    // After a pid-namespace hop the parent is outside the program's namespace: getppid is 0.
+    child_plan.check_parent &= !sandbox.hops();
     let a = &spec.attrs;
     let cgroup = match &a.cgroup {
         Some(dir) => Some(open_cgroup(spec, dir)?),
@@ -71,11 +81,12 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
         cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
     };
     let launch_once = |p: &mut crate::sys::child_sequence::ChildPlan| {
-        if needs_release {
+        let launched = if needs_release {
             launch::spawn_release(p, &req, &mut |pid| id_maps::write_id_maps(a, pid))
         } else {
             launch::spawn_vfork(p, &req)
-        }
+        };
+        sandbox.finish_launch(launched)
     };
     let mut launched = launch_once(&mut child_plan);
     // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
@@ -95,14 +106,15 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     match launched {
         Ok(s) => {
             let [stdin, stdout, stderr] = parent_ends;
-            Ok(Child::new(
+            let child = Child::new(
                 s.pid,
                 s.pidfd,
                 [stdin, stdout, stderr],
                 spec.kill_on_drop,
                 plan::leads_group(spec),
                 foreground(spec, s.pid),
-            ))
+            );
+            Ok(child.with_pty(sandbox.take_pty()))
         }
         Err(f) => Err(describe_failure(spec, f)),
     }

@@ -430,3 +430,50 @@ pub unsafe fn sched_setscheduler(policy: c_int, param: *const libc::sched_param)
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_sched_setscheduler, 0, policy, param) }
 }
+
+/// `setns(fd, nstype)`: join the namespace of an ns file, or (Linux 5.8) the namespaces
+/// `nstype` of the process behind a pidfd.
+#[inline]
+pub fn setns(fd: c_int, nstype: c_int) -> SysResult {
+    // SAFETY: no pointers.
+    unsafe { sys!(libc::SYS_setns, fd, nstype) }
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)` (Linux 3.17).
+///
+/// # Safety
+/// `prog` points to a `sock_fprog` whose filter array is valid for its length.
+#[inline]
+pub unsafe fn seccomp_set_filter(prog: *const libc::sock_fprog) -> SysResult {
+    const SECCOMP_SET_MODE_FILTER: usize = 1;
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) }
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)`: the same filter through prctl (Linux
+/// 3.5), for kernels before the seccomp syscall.
+///
+/// # Safety
+/// As for [`seccomp_set_filter`].
+#[inline]
+pub unsafe fn prctl_set_seccomp_filter(prog: *const libc::sock_fprog) -> SysResult {
+    const SECCOMP_MODE_FILTER: usize = 2;
+    // SAFETY: forwarded contract.
+    unsafe {
+        sys!(
+            libc::SYS_prctl,
+            libc::PR_SET_SECCOMP,
+            SECCOMP_MODE_FILTER,
+            prog,
+            0,
+            0
+        )
+    }
+}
+
+/// `landlock_restrict_self(ruleset_fd, 0)` (Linux 5.13).
+#[inline]
+pub fn landlock_restrict_self(ruleset_fd: c_int) -> SysResult {
+    // SAFETY: no pointers.
+    unsafe { sys!(libc::SYS_landlock_restrict_self, ruleset_fd, 0) }
+}
