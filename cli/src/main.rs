@@ -9,6 +9,7 @@ mod explain;
 mod load;
 mod run;
 mod run_attrs;
+mod run_sandbox;
 
 use clap::{Parser, Subcommand};
 

@@ -33,6 +33,8 @@ pub struct RunArgs {
     no_shell_fallback: bool,
     #[command(flatten)]
     attrs: Box<crate::run_attrs::AttrArgs>,
+    #[command(flatten)]
+    sandbox: Box<crate::run_sandbox::SandboxArgs>,
     /// The program and its arguments.
     #[arg(
         required = true,
@@ -66,6 +68,7 @@ fn build(a: &RunArgs) -> Result<forkexec::Command, String> {
     // The flags override each other, so the last one given wins.
     cmd.shell_fallback(a.shell_fallback && !a.no_shell_fallback);
     a.attrs.apply(&mut cmd)?;
+    a.sandbox.apply(&mut cmd)?;
     Ok(cmd)
 }
 
@@ -76,7 +79,7 @@ pub fn run(a: RunArgs) -> i32 {
     };
     let waited = match cmd.spawn() {
         Ok(child) if a.attrs.ptrace => wait_traced(child),
-        Ok(mut child) => child.wait(),
+        Ok(child) => a.sandbox.wait(child),
         Err(e) => return spawn_failed(&e),
     };
     match waited {

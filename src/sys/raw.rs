@@ -167,12 +167,29 @@ pub fn exit_group(code: c_int) -> ! {
     unsafe {
         let _ = sys!(libc::SYS_exit_group, code);
     }
-    // exit_group cannot fail; if it ever returned, spin on the plain exit rather than return.
+    // exit_group returns only when a seccomp filter the child installed answers it with an
+    // errno (a deny-all filter, a filter without exit_group). No syscall can be trusted then:
+    // end the process with a fault, which no filter and no disposition can stop (the kernel
+    // forces SIGILL/SIGTRAP at its default action).
+    trap()
+}
+
+/// An illegal instruction: the process is killed by the kernel (SIGILL on x86_64, SIGILL or
+/// SIGTRAP on aarch64), without a syscall.
+#[inline(always)]
+fn trap() -> ! {
     loop {
-        // SAFETY: as above.
+        // SAFETY: executing an undefined instruction only raises the fault; no memory is
+        // touched. The loop is never re-entered (the fault is fatal), it only satisfies `!`.
+        #[cfg(target_arch = "x86_64")]
         unsafe {
-            let _ = sys!(libc::SYS_exit, code);
-        }
+            asm!("ud2", options(nomem, nostack))
+        };
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            asm!("udf #0", options(nomem, nostack))
+        };
     }
 }
 
