@@ -191,8 +191,8 @@ fn the_bounding_set_keeps_only_what_setpriv_syntax_says() {
             .arg("/proc/self/status")
             .bounding_set("-sys_admin"),
     );
-    let eff = u64::from_str_radix(&status_field(&st, "CapEff"), 16).unwrap();
-    let bnd = u64::from_str_radix(&status_field(&st, "CapBnd"), 16).unwrap();
+    let eff = u64::from_str_radix(status_field(&st, "CapEff"), 16).unwrap();
+    let bnd = u64::from_str_radix(status_field(&st, "CapBnd"), 16).unwrap();
     assert_eq!(bnd & (1 << 21), 0, "{st}");
     assert_eq!(eff & (1 << 21), 0, "{st}");
 }
