@@ -151,6 +151,11 @@ impl SpawnStep {
                 "setns",
                 format!("join the {} namespace", (cx.namespace_names)(d as i32)),
             ),
+            S::PidNamespaceHop if d == 1 => (
+                "pidfd_open",
+                "take a pidfd of the process in the joined pid namespace (pidfd_open, Linux 5.3)"
+                    .into(),
+            ),
             S::PidNamespaceHop => (
                 "clone",
                 "create the process in the joined pid namespace".into(),

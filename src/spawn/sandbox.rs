@@ -149,10 +149,12 @@ impl PreparedSandbox {
                 pid: program,
                 pidfd,
             }),
-            Err(e) => failed(StepFailure::new(
-                SpawnStep::PidNamespaceHop,
-                e.raw_os_error(),
-            )),
+            // Detail 1: the pidfd, not the clone (pidfd_open is Linux 5.3).
+            Err(e) => failed(StepFailure {
+                step: SpawnStep::PidNamespaceHop,
+                errno: e.raw_os_error(),
+                detail: 1,
+            }),
         }
     }
 
