@@ -7,3 +7,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 cargo test --workspace --release
+# std-style code must compile as a user's crate gets forkexec: without the CLI's `json` feature,
+# which `--workspace` turns on (serde_json's PartialEq impls change type inference).
+cargo test --release -p forkexec --test std_drop_in

@@ -3,7 +3,8 @@
 //! Unix process creation and program execution, done the way the kernel and the best C
 //! libraries do it, with nothing hidden:
 //!
-//! - **spawn**: [`Command`] and [`Child`], a `std::process`-like API on a
+//! - **spawn**: [`Command`] and [`Child`], a drop-in for `std::process` (std's own process tests
+//!   run against it; the README lists the deliberate differences) on a
 //!   clone(CLONE_VM|CLONE_VFORK) path that never copies the parent's page tables, with pidfds,
 //!   a secure fd default and errors that name the failing step;
 //! - **exec**: [`exec`], the exec family with glibc's PATH-search semantics, prepared so that
@@ -43,13 +44,15 @@
 //! | `exec/` | the exec family, PATH search, prepared vectors | `sys` |
 //! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd | rustix |
 //! | `step.rs` | the steps of a spawn and their messages | nothing of the crate |
+//! | `quoting.rs` | how bytes (a program, a path) are shown in messages | nothing of the crate |
 //! | `model/`, `explain/` | the pure execve model and its renderings | each other (explain reads model) |
 //! | `load/` | the userland loader | `model`, `exec`, `sys` |
-//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings | `step` only |
-//! | `fd.rs`, `errno.rs`, `error.rs`, `stdio.rs` | small shared vocabulary | `sys` (fd.rs), nothing else |
+//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings | `step`; `sys/unsafe_api.rs` declares the public `unsafe` fns of `Command` and `Stdio` |
+//! | `fd.rs`, `errno.rs`, `error.rs`, `stdio.rs` | small shared vocabulary | `sys` (fd.rs), `quoting` (error.rs), nothing else |
 //!
 //! `sys` is the only place with `unsafe`; the rest of the crate is `#![deny(unsafe_code)]`.
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod attr;
 mod command;
@@ -62,14 +65,15 @@ pub mod fd;
 pub mod load;
 pub mod model;
 mod process;
+mod quoting;
 mod spawn;
 mod stdio;
 mod step;
 mod sys;
 
-pub use command::Command;
+pub use command::{Command, CommandArgs, CommandEnvs, FromStdError};
 pub use errno::Errno;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorStage, Result};
 pub use exec::PathLookup;
 pub use process::{Child, ChildEvent, Pty};
 pub use stdio::Stdio;

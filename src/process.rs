@@ -1,7 +1,7 @@
 //! [`Child`]: the handle of a running process, addressed through its pidfd so no PID-reuse race
 //! exists. (The steps that run *inside* the new process are `sys::child_sequence`.)
 
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus, Output};
@@ -20,7 +20,9 @@ pub use pty::Pty;
 /// Dropping it does not kill or reap the child unless `kill_on_drop` was set on the Command
 /// (the std behaviour); then a child that leads its own process group (`setsid`,
 /// `process_group(0)`, `foreground`) is killed with its whole group.
-#[derive(Debug)]
+///
+/// Its `Debug` is std's: `Child { stdin: None, stdout: Some(ChildStdout { .. }), stderr: None,
+/// .. }` (the pid is [`Child::id`]).
 pub struct Child {
     /// The parent's end of the child's stdin, if piped.
     pub stdin: Option<ChildStdin>,
@@ -31,6 +33,16 @@ pub struct Child {
     process: Process,
     /// The primary side of the child's pty (`Command::pty`).
     pty: Option<Pty>,
+}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a wait saw: the child's end, or a stop of a child this process traces.
@@ -289,65 +301,44 @@ impl Child {
 /// Reads two pipes to EOF, whichever has data, with poll.
 fn read_both(out: Option<ChildStdout>, err: Option<ChildStderr>) -> io::Result<(Vec<u8>, Vec<u8>)> {
     use rustix::event::{poll, PollFd, PollFlags};
-    let mut bufs = (Vec::new(), Vec::new());
-    let mut out = out;
-    let mut err = err;
+    // Each stream: its pipe until EOF, and what was read from it.
+    let mut streams: [(Option<OwnedFd>, Vec<u8>); 2] = [
+        (out.map(OwnedFd::from), Vec::new()),
+        (err.map(OwnedFd::from), Vec::new()),
+    ];
     let mut chunk = vec![0u8; 64 * 1024];
-    while out.is_some() || err.is_some() {
-        let (ready_out, ready_err) = {
-            let mut fds = Vec::with_capacity(2);
-            if let Some(o) = &out {
-                fds.push(PollFd::new(o, PollFlags::IN));
-            }
-            if let Some(e) = &err {
-                fds.push(PollFd::new(e, PollFlags::IN));
+    while streams.iter().any(|(fd, _)| fd.is_some()) {
+        let mut ready = [false; 2];
+        {
+            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(2);
+            let mut which = Vec::with_capacity(2);
+            for (i, (fd, _)) in streams.iter().enumerate() {
+                if let Some(fd) = fd {
+                    fds.push(PollFd::new(fd, PollFlags::IN));
+                    which.push(i);
+                }
             }
             match poll(&mut fds, None) {
                 Ok(_) => {}
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let mut it = fds.iter();
-            let ro = out
-                .as_ref()
-                .map(|_| {
-                    !it.next()
-                        .map(|f| f.revents())
-                        .unwrap_or(PollFlags::empty())
-                        .is_empty()
-                })
-                .unwrap_or(false);
-            let re = err
-                .as_ref()
-                .map(|_| {
-                    !it.next()
-                        .map(|f| f.revents())
-                        .unwrap_or(PollFlags::empty())
-                        .is_empty()
-                })
-                .unwrap_or(false);
-            (ro, re)
-        };
-        if ready_out {
-            if let Some(o) = out.as_mut() {
-                match o.read(&mut chunk) {
-                    Ok(0) => out = None,
-                    Ok(n) => bufs.0.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
+            for (f, i) in fds.iter().zip(which) {
+                ready[i] = !f.revents().is_empty();
             }
         }
-        if ready_err {
-            if let Some(e) = err.as_mut() {
-                match e.read(&mut chunk) {
-                    Ok(0) => err = None,
-                    Ok(n) => bufs.1.extend_from_slice(&chunk[..n]),
-                    Err(x) if x.kind() == io::ErrorKind::Interrupted => {}
-                    Err(x) => return Err(x),
-                }
+        for ((fd, buf), ready) in streams.iter_mut().zip(ready) {
+            let Some(pipe) = fd.as_ref().filter(|_| ready) else {
+                continue;
+            };
+            match rustix::io::read(pipe, &mut chunk) {
+                Ok(0) => *fd = None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
-    Ok(bufs)
+    let [(_, stdout), (_, stderr)] = streams;
+    Ok((stdout, stderr))
 }

@@ -68,6 +68,8 @@ spawn_steps! {
     Landlock,
     SignalMask,
     Seccomp,
+    /// A `pre_exec` closure (fork path, or `Command::exec`).
+    PreExec,
     Exec,
     /// Parent side: the clone itself (or a resource it needs, such as the child's stack).
     Clone,
@@ -98,11 +100,11 @@ impl StepFailure {
 /// What a message needs to know about the request beyond the failure itself. Built only
 /// when a spawn fails, so the success path formats nothing.
 pub(crate) struct StepContext<'a> {
-    /// The program as given.
+    /// The program as given, quoted for a message (`"ls"`, `"\xff"`).
     pub program: &'a str,
-    /// The working directory asked for, if any.
+    /// The working directory asked for, if any, quoted for a message.
     pub cwd: Option<String>,
-    /// The new root, if any.
+    /// The new root, if any, quoted for a message.
     pub chroot: Option<String>,
     /// The supplementary groups asked for, if any.
     pub groups: Option<&'a [u32]>,
@@ -124,10 +126,10 @@ impl SpawnStep {
         use SpawnStep as S;
         let d = detail;
         match self {
-            S::Exec => ("exec", format!("execute {:?}", cx.program)),
+            S::Exec => ("exec", format!("execute {}", cx.program)),
             S::Chdir => (
                 "chdir",
-                format!("chdir to {:?}", cx.cwd.as_deref().unwrap_or("")),
+                format!("chdir to {}", cx.cwd.as_deref().unwrap_or("\"\"")),
             ),
             S::Clone => ("clone", "create the process (clone)".into()),
             S::Setsid => ("setsid", "setsid".into()),
@@ -139,6 +141,7 @@ impl SpawnStep {
             S::SignalDispositions => ("sigaction", format!("set the disposition of signal {d}")),
             S::ResetSignalHandlers => ("sigaction", format!("reset the handler of signal {d}")),
             S::SignalMask => ("sigprocmask", "set the signal mask".into()),
+            S::PreExec => ("pre_exec", "run a pre_exec closure".into()),
             S::Unshare => (
                 "unshare",
                 format!("unshare({})", (cx.namespace_names)(d as i32)),
@@ -181,7 +184,7 @@ impl SpawnStep {
             S::Umask => ("umask", format!("set umask {d:o}")),
             S::Chroot => (
                 "chroot",
-                format!("chroot to {:?}", cx.chroot.as_deref().unwrap_or("")),
+                format!("chroot to {}", cx.chroot.as_deref().unwrap_or("\"\"")),
             ),
             S::KeepCaps => ("prctl", "prctl(PR_SET_KEEPCAPS)".into()),
             S::Setgroups => (

@@ -2,7 +2,7 @@
 //! /proc/self/cgroup.
 
 mod support;
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use std::path::PathBuf;
 use support::{is_root, skip};
 
@@ -52,6 +52,6 @@ fn a_missing_cgroup_is_a_parent_side_error() {
         .cgroup("/nonexistent/forkexec-cgroup")
         .spawn()
         .unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::Parent);
+    assert_eq!(err.stage(), ErrorStage::Parent);
     assert!(err.to_string().contains("open cgroup"), "{err}");
 }

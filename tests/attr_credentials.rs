@@ -1,7 +1,7 @@
 //! Credentials and chroot, read from the child's /proc/self/status and filesystem view.
 
 mod support;
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use support::{is_root, probe, sh, skip, status_field};
 
 #[test]
@@ -67,7 +67,7 @@ fn a_failing_setgid_names_the_step_and_errno() {
         .gid(4242)
         .spawn()
         .unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::Child);
+    assert_eq!(err.stage(), ErrorStage::Child);
     assert_eq!(err.step_name(), "setgid");
     assert_eq!(
         err.to_string(),

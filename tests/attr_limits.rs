@@ -4,7 +4,7 @@
 mod support;
 use forkexec::attr::limits::{parse_rlimit, UNLIMITED};
 use forkexec::attr::Resource;
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use support::{is_root, probe, sh, stat_field};
 
 #[test]
@@ -132,6 +132,6 @@ fn out_of_range_values_are_refused() {
         },
     ] {
         let err = cmd.spawn().unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
     }
 }

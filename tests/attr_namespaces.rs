@@ -1,7 +1,7 @@
 //! Namespaces, read from the child's /proc/self/ns/* links, uid_map/gid_map, `id` and its pid.
 
 mod support;
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use support::{is_root, probe, sh, skip, userns_available};
 
 fn our_ns(kind: &str) -> String {
@@ -209,7 +209,7 @@ fn a_failed_map_write_is_reported_and_the_child_reaped() {
             .uid_map((5, 100, 10))
             .spawn()
             .unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::Child);
+        assert_eq!(err.stage(), ErrorStage::Child);
         assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
         assert!(err.to_string().contains("id maps"), "{err}");
     } else {

@@ -61,7 +61,7 @@ fn capability_names_parse() {
         .ambient_capabilities(["bogus"])
         .spawn()
         .unwrap_err();
-    assert_eq!(err.kind(), &forkexec::ErrorKind::InvalidInput);
+    assert_eq!(err.stage(), forkexec::ErrorStage::InvalidInput);
     assert!(
         err.to_string().contains("unknown capability \"bogus\""),
         "{err}"

@@ -4,7 +4,7 @@
 //! does not move while every refusal is tried, and does move for a control spawn.
 
 mod support;
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use support::{skip, userns_available};
 
 /// Each case: a command with a bad attribute set, and a phrase its error must contain.
@@ -159,9 +159,12 @@ fn cases() -> Vec<(Command, &'static str)> {
 fn check_all_refused() {
     for (mut cmd, needle) in cases() {
         let err = cmd.spawn().unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
         assert_eq!(err.step_name(), "validate", "{err}");
-        assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+        // EINVAL as a C caller would see it; no OS error happened, as std says for its refusals.
+        assert_eq!(err.errno(), Some(forkexec::Errno(libc::EINVAL)), "{err}");
+        assert_eq!(err.raw_os_error(), None, "{err}");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
         assert!(err.to_string().contains(needle), "{err:?} lacks {needle:?}");
     }
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use forkexec::{Command, ErrorKind, Stdio};
+use forkexec::{Command, ErrorStage, Stdio};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
@@ -137,7 +137,7 @@ fn nproc_helper() {
     assert!(!alive.is_empty(), "not even one spawn below the limit");
     assert_eq!(err.step_name(), "clone", "{err}");
     assert_eq!(err.raw_os_error(), Some(libc::EAGAIN), "{err}");
-    assert_eq!(err.kind(), &ErrorKind::Parent, "{err}");
+    assert_eq!(err.stage(), ErrorStage::Parent, "{err}");
     // No stuck state: failing again is the same clean error...
     let again = probe(progs).unwrap_err();
     assert_eq!(again.raw_os_error(), Some(libc::EAGAIN));

@@ -302,6 +302,17 @@ fn errnos_follow_the_kernel() {
     assert_eq!(errno(&prog, Some(&arm)), Err(libc::ELIBBAD));
     let unterminated = elf(3, 0x1040, &[(0, 0, 0x200, 0x200, 5)], Some(b"/ld"), 0x200);
     assert_eq!(errno(&unterminated, None), Err(libc::ENOEXEC));
+    // Two problems, the kernel's order: the interpreter is opened and its header checked
+    // before the point of no return, the program's segments judged after it. A bad PT_LOAD
+    // (p_filesz > p_memsz) loses to a missing interpreter (ENOENT) and to a bad one
+    // (ELIBBAD); with a good interpreter it is EINVAL, and so is one of the interpreter's own.
+    let bad_load = elf(3, 0x1040, &[(0, 0, 0x200, 0x10, 5)], Some(b"/ld\0"), 0x200);
+    assert_eq!(errno(&bad_load, None), Err(libc::ENOENT));
+    assert_eq!(errno(&bad_load, Some(&arm)), Err(libc::ELIBBAD));
+    let ld = elf(3, 0x1040, &[(0, 0, 0x200, 0x200, 5)], None, 0x200);
+    assert_eq!(errno(&bad_load, Some(&ld)), Err(libc::EINVAL));
+    let bad_ld = elf(3, 0x1040, &[(0, 0, 0x200, 0x10, 5)], None, 0x200);
+    assert_eq!(errno(&prog, Some(&bad_ld)), Err(libc::EINVAL));
 }
 
 #[test]

@@ -19,7 +19,7 @@
 
 mod support;
 
-use forkexec::{Command, ErrorKind};
+use forkexec::{Command, ErrorStage};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -151,7 +151,7 @@ proptest! {
             _ => { cmd.current_dir(bad); }
         }
         let err = cmd.status().expect_err("a NUL must be refused");
-        prop_assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{}", err);
+        prop_assert_eq!(err.stage(), ErrorStage::InvalidInput, "{}", err);
         // An env name with both a NUL and an '=' may be refused for the '=' first.
         let msg = err.to_string();
         prop_assert!(msg.contains("NUL") || (place == 3 && msg.contains("'='")), "{}", msg);

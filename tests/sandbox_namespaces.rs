@@ -146,7 +146,7 @@ fn an_ns_file_of_another_kind_is_refused_before_any_process() {
         .join_namespaces("/proc/self/ns/net", "uts")
         .status()
         .unwrap_err();
-    assert_eq!(*err.kind(), forkexec::ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.stage(), forkexec::ErrorStage::InvalidInput, "{err}");
     assert!(
         err.to_string().contains("it is a net namespace, not uts"),
         "{err}"

@@ -169,7 +169,7 @@ fn a_missing_landlock_path_is_refused_before_any_process() {
         .landlock(Landlock::new().read("/no/such/path"))
         .status()
         .unwrap_err();
-    assert_eq!(*err.kind(), forkexec::ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.stage(), forkexec::ErrorStage::InvalidInput, "{err}");
     assert!(err.to_string().contains("Landlock ruleset"), "{err}");
 }
 

@@ -2,7 +2,7 @@
 //! errors with their step, bad input refused before a process exists; and from the child's
 //! side, which fds it has, its signal state, its output, its death.
 
-use forkexec::{Command, ErrorKind, Stdio};
+use forkexec::{Command, ErrorStage, Stdio};
 use std::collections::BTreeSet;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
@@ -122,10 +122,9 @@ fn bad_input_is_refused_before_spawn() {
             "arg0",
         ),
         (Command::new("ec\0ho"), "program name"),
-        (Command::new(""), "empty"),
     ] {
         let err = cmd.stdout(Stdio::null()).spawn().unwrap_err();
-        assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
         assert!(err.to_string().contains(needle), "{err} lacks {needle}");
     }
 }
@@ -191,8 +190,9 @@ fn sig_field(status: &str, name: &str) -> u64 {
 }
 
 #[test]
-fn signal_mask_is_emptied_and_sigpipe_restored() {
-    // Block SIGUSR1 in this thread: a child that inherited the mask would show it in SigBlk.
+fn signal_mask_is_inherited_and_sigpipe_restored() {
+    // Block SIGUSR1 in this thread: the child inherits the mask (std's rule since Rust 1.66,
+    // posix_spawn's, Go's), so SigBlk shows it; an empty signal_mask clears it.
     // SAFETY: a valid sigset on our stack; pthread_sigmask affects this test thread only.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -203,22 +203,44 @@ fn signal_mask_is_emptied_and_sigpipe_restored() {
             0
         );
     }
+    let status_of = |cmd: &mut Command| {
+        let out = cmd.arg("/proc/self/status").output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
     // The Rust runtime ignores SIGPIPE in this process (std does this at start-up).
-    let out = Command::new("cat")
-        .arg("/proc/self/status")
-        .output()
-        .unwrap();
-    let status = String::from_utf8(out.stdout).unwrap();
+    let status = status_of(&mut Command::new("cat"));
     assert_eq!(
         sig_field(&status, "SigBlk:"),
-        0,
-        "child inherited a blocked mask"
+        1 << (libc::SIGUSR1 - 1),
+        "the child did not inherit the mask"
     );
     assert_eq!(
         sig_field(&status, "SigIgn:") & (1 << (libc::SIGPIPE - 1)),
         0,
         "SIGPIPE still ignored"
     );
+    let status = status_of(Command::new("cat").signal_mask(forkexec::attr::SignalSet::EMPTY));
+    assert_eq!(sig_field(&status, "SigBlk:"), 0, "an empty mask was asked");
+    // The user-namespace path blocks every signal around its clone: the child must restore
+    // this thread's mask, not keep "everything blocked".
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    let mut in_userns = Command::new("cat");
+    in_userns
+        .clone_namespaces("user")
+        .uid_map((0, uid, 1))
+        .gid_map((0, gid, 1));
+    match in_userns.arg("/proc/self/status").output() {
+        Ok(out) => {
+            let status = String::from_utf8(out.stdout).unwrap();
+            assert_eq!(
+                sig_field(&status, "SigBlk:"),
+                1 << (libc::SIGUSR1 - 1),
+                "the user-namespace child did not get this thread's mask"
+            );
+        }
+        Err(e) => println!("SKIP: no user namespace here: {e}"),
+    }
     // SAFETY: as above; unblock again.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -317,7 +339,7 @@ fn from_std_command_keeps_program_args_env_and_dir() {
         .args(["-c", "echo $FORKEXEC_T; pwd"])
         .env("FORKEXEC_T", "from-std")
         .current_dir("/tmp");
-    let out = Command::from(std_cmd).output().unwrap();
+    let out = Command::try_from(std_cmd).unwrap().output().unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "from-std\n/tmp\n");
 }
 
@@ -373,9 +395,10 @@ fn failed_exec_leaves_no_zombie() {
 }
 
 #[test]
-fn a_command_spawns_again_with_its_fds() {
-    // The Command lends its fds to each child, as std's does. One that consumed them on the
-    // first spawn would give the second child no fd 9 (readlink fails) and no stdout file.
+fn a_command_spawns_again_with_its_fds_when_it_retains_them() {
+    // With retain_fds the Command lends its fds to each child, as std's does. One that
+    // consumed them on the first spawn would give the second child no fd 9 (readlink fails)
+    // and no stdout file.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     std::fs::write(&input, "x").unwrap();
@@ -388,12 +411,66 @@ fn a_command_spawns_again_with_its_fds() {
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "readlink /proc/$$/fd/9"])
         .fd(9, std::fs::File::open(&input).unwrap())
-        .stdout(out);
+        .stdout(out)
+        .retain_fds(true);
     for _ in 0..2 {
         assert!(cmd.status().unwrap().success());
     }
     let line = format!("{}\n", input.display());
     assert_eq!(std::fs::read_to_string(&out_path).unwrap(), line.repeat(2));
+}
+
+/// Reads `r` to EOF, failing if that takes more than 5 s: EOF comes only once no process holds
+/// the write end, so a write end left open in this process would hang the read.
+#[allow(clippy::incompatible_msrv)] // io::pipe: the tests run on the CI toolchain
+fn read_to_eof_within_5s(r: std::io::PipeReader) -> String {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::io::read_to_string(r));
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("no EOF: a write end of the pipe is still open in this process")
+        .unwrap()
+}
+
+#[test]
+#[allow(clippy::incompatible_msrv)] // io::pipe: the tests run on the CI toolchain
+fn a_pipe_given_to_a_child_reaches_eof_while_the_command_lives() {
+    // As stdout (Stdio::Fd): std's Command keeps the write end until it is dropped, so this
+    // read would hang there; here the spawn gave it to the child.
+    let (r, w) = std::io::pipe().unwrap();
+    let mut cmd = Command::new("echo");
+    cmd.arg("hi").stdout(w);
+    assert!(cmd.status().unwrap().success());
+    assert_eq!(read_to_eof_within_5s(r), "hi\n");
+
+    // As a mapped fd.
+    let (r, w) = std::io::pipe().unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "echo mapped >&3"]).fd(3, w);
+    assert!(cmd.status().unwrap().success());
+    assert_eq!(read_to_eof_within_5s(r), "mapped\n");
+
+    // The fds are gone from the Command: a second spawn is refused until they are set again.
+    let err = cmd.status().unwrap_err();
+    assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
+    assert!(err.to_string().contains("child fd 3"), "{err}");
+    assert!(err.to_string().contains("retain_fds"), "{err}");
+    let (r, w) = std::io::pipe().unwrap();
+    assert!(cmd.fd(3, w).status().unwrap().success());
+    assert_eq!(read_to_eof_within_5s(r), "mapped\n");
+
+    // A failed spawn keeps them: the Command can be fixed and spawned again.
+    let (r, w) = std::io::pipe().unwrap();
+    let mut cmd = Command::new("echo");
+    cmd.arg("again")
+        .stdout(w)
+        .current_dir("/nonexistent-forkexec");
+    assert!(cmd.status().is_err());
+    let mut cmd2 = cmd;
+    cmd2.current_dir("/");
+    assert!(cmd2.status().unwrap().success());
+    assert_eq!(read_to_eof_within_5s(r), "again\n");
 }
 
 // --- The handle: timeouts, any signal, traced children ---

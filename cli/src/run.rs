@@ -114,7 +114,7 @@ fn usage_error(msg: &str) -> i32 {
 
 fn spawn_failed(e: &forkexec::Error) -> i32 {
     // Refused before any process existed: a value or combination the user got wrong.
-    if *e.kind() == forkexec::ErrorKind::InvalidInput {
+    if e.stage() == forkexec::ErrorStage::InvalidInput {
         return usage_error(&e.to_string());
     }
     eprintln!("forkexec: {e}");

@@ -94,7 +94,8 @@ pub struct AttrArgs {
     /// File mode creation mask, octal (umask(1)).
     #[arg(long, value_name = "OCTAL", value_parser = parse_octal)]
     umask: Option<u32>,
-    /// Signals blocked when the program starts; default none (posix_spawnattr_setsigmask).
+    /// Signals blocked when the program starts; default: the mask forkexec was started with,
+    /// inherited as exec does (posix_spawnattr_setsigmask). An empty list unblocks all.
     #[arg(long, value_name = "LIST")]
     sigmask: Option<SignalSet>,
     /// Signals the program starts with ignored (SIG_IGN; nohup(1) does this for HUP).

@@ -255,7 +255,15 @@ fn hand_built_static_elf_sees_the_kernels_entry_state() {
 
 /// Compiles report.c with `flags`; None (with the reason printed) when gcc cannot.
 fn compile(dir: &Path, name: &str, flags: &[&str]) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/load/report.c");
+    compile_source(dir, "report.c", name, flags)
+}
+
+/// Compiles `source` (a file in tests/load) with `flags` into `dir/name`; None (with the
+/// reason printed) when gcc cannot.
+fn compile_source(dir: &Path, source: &str, name: &str, flags: &[&str]) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/load")
+        .join(source);
     let out = dir.join(name);
     match Command::new("gcc")
         .args(flags)
@@ -372,6 +380,33 @@ fn kernel_errno(prog: &Path) -> Result<String, Output> {
     }
 }
 
+/// The offset of the PT_LOAD header in a [`with_interp`] file (after the header and PT_INTERP).
+const PT_LOAD_AFTER_INTERP: usize = 64 + 56;
+
+/// `good` with a PT_INTERP naming `path` (its bytes sit in the tail after the code).
+fn with_interp(good: &Elf, path: &[u8]) -> Vec<u8> {
+    let mut e = good.clone();
+    let off = 64 + 3 * 56 + CODE.len() as u64;
+    let mut tail = CODE.to_vec();
+    tail.extend_from_slice(path);
+    e.tail = tail;
+    e.phdrs.insert(
+        0,
+        Phdr {
+            p_type: 3,
+            flags: 4,
+            offset: off,
+            vaddr: 0,
+            filesz: path.len() as u64,
+            memsz: path.len() as u64,
+        },
+    );
+    e.entry += 56;
+    e.phdrs[1].filesz += 56 + path.len() as u64;
+    e.phdrs[1].memsz = e.phdrs[1].filesz;
+    e.bytes()
+}
+
 #[test]
 fn bad_files_give_the_kernels_errno() {
     let dir = tempfile::tempdir().unwrap();
@@ -414,29 +449,6 @@ fn bad_files_give_the_kernels_errno() {
             .bytes(),
         ),
     ];
-    // PT_INTERP variants: the path sits in the tail after the code.
-    let with_interp = |path: &[u8]| {
-        let mut e = good.clone();
-        let off = 64 + 3 * 56 + CODE.len() as u64;
-        let mut tail = CODE.to_vec();
-        tail.extend_from_slice(path);
-        e.tail = tail;
-        e.phdrs.insert(
-            0,
-            Phdr {
-                p_type: 3,
-                flags: 4,
-                offset: off,
-                vaddr: 0,
-                filesz: path.len() as u64,
-                memsz: path.len() as u64,
-            },
-        );
-        e.entry += 56;
-        e.phdrs[1].filesz += 56 + path.len() as u64;
-        e.phdrs[1].memsz = e.phdrs[1].filesz;
-        e.bytes()
-    };
     let missing = dir.path().join("no-such-ld.so");
     let not_elf = write_exe(
         dir.path(),
@@ -458,15 +470,21 @@ fn bad_files_give_the_kernels_errno() {
         v.push(0);
         v
     };
-    cases.push(("interp-missing", with_interp(&cstr(&missing))));
-    cases.push(("interp-not-elf", with_interp(&cstr(&not_elf))));
-    cases.push(("interp-short", with_interp(&cstr(&short))));
-    cases.push(("interp-wrong-machine", with_interp(&cstr(&arm))));
+    cases.push(("interp-missing", with_interp(&good, &cstr(&missing))));
+    cases.push(("interp-not-elf", with_interp(&good, &cstr(&not_elf))));
+    cases.push(("interp-short", with_interp(&good, &cstr(&short))));
+    cases.push(("interp-wrong-machine", with_interp(&good, &cstr(&arm))));
     cases.push((
         "interp-unterminated",
-        with_interp(b"/lib64/ld-linux-x86-64.so.2"),
+        with_interp(&good, b"/lib64/ld-linux-x86-64.so.2"),
     ));
-    cases.push(("interp-empty", with_interp(b"\0\0")));
+    cases.push(("interp-empty", with_interp(&good, b"\0\0")));
+    // Two problems: the interpreter is missing (found before the kernel's point of no
+    // return) and the PT_LOAD is bad (p_filesz > p_memsz, found after it): ENOENT.
+    let mut bad_load = with_interp(&good, &cstr(&missing));
+    bad_load[PT_LOAD_AFTER_INTERP + 40..PT_LOAD_AFTER_INTERP + 48]
+        .copy_from_slice(&16u64.to_le_bytes());
+    cases.push(("interp-missing-and-bad-pt-load", bad_load));
     for (name, bytes) in &cases {
         let p = write_exe(dir.path(), name, bytes);
         let k = kernel_errno(&p).unwrap_or_else(|o| panic!("{name}: the kernel ran it: {o:?}"));
@@ -824,7 +842,6 @@ fn file_mappings_match_the_kernels() {
     // cat prints its own maps: the program's and ld.so's file mappings must have the kernel's
     // permissions, offsets and sizes (the loader maps the files' pages, as the kernel does).
     let cat = std::fs::canonicalize("/bin/cat").unwrap();
-    let ld = std::fs::canonicalize("/lib64/ld-linux-x86-64.so.2").unwrap();
     let k = output(Command::new(&cat).arg("/proc/self/maps")).unwrap();
     let l = output(
         Command::new(FORKEXEC)
@@ -840,15 +857,12 @@ fn file_mappings_match_the_kernels() {
     let name = cat.display().to_string();
     assert!(!mappings_of(&k, &name).is_empty(), "{k}");
     assert_eq!(mappings_of(&l, &name), mappings_of(&k, &name), "{l}");
-    // The loader's own ld.so is mapped too (the forkexec binary is dynamic): the mappings
-    // of ld.so must be the kernel's, once for each copy.
-    let ld = ld.display().to_string();
-    let (kl, ll) = (mappings_of(&k, &ld), mappings_of(&l, &ld));
-    assert!(!kl.is_empty());
-    assert_eq!(ll.len() % kl.len(), 0, "kernel {kl:?}, loader {ll:?}");
-    assert!(
-        ll.chunks(kl.len()).all(|c| c == kl.as_slice()),
-        "kernel {kl:?}, loader {ll:?}"
+    // In place, nothing else differs either: ld.so, libc, the locale files cat maps, their
+    // anonymous memory, the heap, the stack, the vDSO: the same mappings, at other addresses.
+    assert_eq!(
+        normalized_maps(&l),
+        normalized_maps(&k),
+        "loader:\n{l}\nkernel:\n{k}"
     );
 }
 
@@ -955,4 +969,402 @@ fn proc_self_exe_and_origin_name_the_new_program() {
         }
         other => eprintln!("SKIP: the $ORIGIN case needs gcc: {other:?}"),
     }
+}
+
+/// A /proc/PID/maps text without its addresses: (permissions, file offset, KiB, name) of each
+/// mapping, sorted. Two runs of one program under the kernel and under the in-place loader
+/// must give the same list (addresses differ with randomization).
+fn normalized_maps(maps: &str) -> Vec<(String, String, u64, String)> {
+    let mut v: Vec<_> = maps
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (a, b) = f.first()?.split_once('-')?;
+            let len = u64::from_str_radix(b, 16).ok()? - u64::from_str_radix(a, 16).ok()?;
+            let name = f.get(5).copied().unwrap_or("").to_string();
+            Some((f[1].to_string(), f[2].to_string(), len >> 10, name))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `VmSize:` and `VmRSS:` figures (KiB) at the start of memory.c's output.
+fn vm_figures(out: &str) -> (u64, u64) {
+    let kib = |key: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {out}"))
+    };
+    (kib("VmSize:"), kib("VmRSS:"))
+}
+
+/// The mappings part of memory.c's output.
+fn maps_part(out: &str) -> String {
+    out.lines()
+        .filter(|l| !l.starts_with("Vm"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn in_place_leaves_the_address_space_an_exec_leaves() {
+    // A static program reports its memory and its mappings, run by the kernel and by the
+    // loader. In place, the loader's own mappings (forkexec's code, heap, stack, libraries,
+    // the trampoline) are gone: the same mappings with the same sizes, and the same memory
+    // use up to a few pages. A bug that keeps any old mapping, or maps the stack larger than
+    // the kernel's, fails the comparison; the --keep-mappings run shows that it can.
+    let dir = tempfile::tempdir().unwrap();
+    let Some(prog) = compile_source(dir.path(), "memory.c", "memory", &["-static"]) else {
+        return;
+    };
+    let k = output(&mut Command::new(&prog)).unwrap();
+    assert!(k.status.success(), "{k:?}");
+    let k = String::from_utf8_lossy(&k.stdout).into_owned();
+    let (k_size, k_rss) = vm_figures(&k);
+    let loader = |flags: &[&str]| {
+        let o = output(
+            Command::new(FORKEXEC)
+                .arg("load")
+                .args(flags)
+                .arg("--")
+                .arg(&prog),
+        )
+        .unwrap();
+        assert!(o.status.success(), "{flags:?}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let l = loader(&[]);
+    let (l_size, l_rss) = vm_figures(&l);
+    eprintln!(
+        "kernel exec:\nVmSize {k_size} kB, VmRSS {k_rss} kB\n{}",
+        maps_part(&k)
+    );
+    eprintln!(
+        "forkexec load (in place):\nVmSize {l_size} kB, VmRSS {l_rss} kB\n{}",
+        maps_part(&l)
+    );
+    assert_eq!(
+        normalized_maps(&maps_part(&l)),
+        normalized_maps(&maps_part(&k)),
+        "loader:\n{l}\nkernel:\n{k}"
+    );
+    assert!(!l.contains(FORKEXEC), "{l}");
+    // VmSize counts mappings (equal above; a page of slack for the heap's rounding); VmRSS
+    // counts pages touched, where the loader differs by the vDSO pages it read and pages the
+    // page cache maps around a fault (16 pages).
+    assert!(
+        l_size.abs_diff(k_size) <= 4,
+        "VmSize {l_size} kB vs the kernel's {k_size} kB"
+    );
+    assert!(
+        l_rss.abs_diff(k_rss) <= 64,
+        "VmRSS {l_rss} kB vs the kernel's {k_rss} kB"
+    );
+
+    // From memory the segments are anonymous copies (resident, unnamed), the rest the same.
+    let m = loader(&["--memory"]);
+    let (m_size, m_rss) = vm_figures(&m);
+    eprintln!("forkexec load --memory: VmSize {m_size} kB, VmRSS {m_rss} kB");
+    let names = |text: &str| -> Vec<String> {
+        let prog = prog.display().to_string();
+        normalized_maps(&maps_part(text))
+            .into_iter()
+            .map(|(_, _, _, n)| if n == prog { String::new() } else { n })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(names(&m), names(&k), "{m}");
+    assert!(m_size.abs_diff(k_size) <= 4, "VmSize {m_size} kB (memory)");
+
+    // Alongside, the loader's mappings stay (its libraries, heap, stack; its executable too
+    // unless /proc/PID/exe was replaced): many more mappings, far more memory.
+    let a = loader(&["--keep-mappings"]);
+    let (a_size, a_rss) = vm_figures(&a);
+    eprintln!("forkexec load --keep-mappings: VmSize {a_size} kB, VmRSS {a_rss} kB");
+    let (a_maps, k_maps) = (
+        normalized_maps(&maps_part(&a)),
+        normalized_maps(&maps_part(&k)),
+    );
+    assert!(a_maps.len() > k_maps.len() + 5, "{a}");
+    assert!(a_size > k_size + 1024, "VmSize {a_size} kB alongside");
+}
+
+/// Runs `cmd` to completion, or kills it and fails the test after `seconds`: for inputs that
+/// once made the loader block forever.
+fn output_within(cmd: &mut Command, seconds: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still runs after {seconds} s (a blocking open?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+#[test]
+fn fifos_sockets_and_devices_are_refused_at_once_with_the_kernels_errno() {
+    // The kernel refuses a file that is not a regular file before opening it (EACCES). The
+    // loader once opened first: a FIFO blocked it forever (as the program, as PT_INTERP, as a
+    // #! interpreter, with or without --plan), a socket or a tty gave ENXIO.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o755),
+        0,
+    )
+    .unwrap();
+    let socket = d.join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut specials = vec![fifo, socket];
+    if is_root() {
+        // A device node with execute bits (the kernel still refuses it by its type).
+        let null = d.join("null");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &null,
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o755),
+            rustix::fs::makedev(1, 3),
+        )
+        .unwrap();
+        specials.push(null);
+    } else {
+        eprintln!("SKIP (device node case): mknod needs root");
+    }
+    if Path::new("/dev/tty").exists() {
+        specials.push(PathBuf::from("/dev/tty"));
+    }
+    let cstr = |p: &Path| {
+        let mut v = p.as_os_str().as_encoded_bytes().to_vec();
+        v.push(0);
+        v
+    };
+    let good = Elf::printer(2, 0x40_0000);
+    for (i, special) in specials.iter().enumerate() {
+        let elf = write_exe(d, &format!("elf-{i}"), &with_interp(&good, &cstr(special)));
+        let script = write_exe(
+            d,
+            &format!("script-{i}"),
+            format!("#!{}\n", special.display()).as_bytes(),
+        );
+        for (what, prog) in [
+            ("program", special),
+            ("PT_INTERP", &elf),
+            ("#! interpreter", &script),
+        ] {
+            let k = kernel_errno(prog).unwrap_or_else(|o| panic!("{prog:?} ran: {o:?}"));
+            assert_eq!(k, "EACCES", "{special:?} as {what}");
+            for plan in [false, true] {
+                let mut cmd = Command::new(FORKEXEC);
+                cmd.arg("load");
+                if plan {
+                    cmd.arg("--plan");
+                }
+                let l = output_within(cmd.arg("--").arg(prog), 10);
+                assert_eq!(l.status.code(), Some(126), "{special:?} as {what}: {l:?}");
+                assert_eq!(
+                    loader_errno(&l),
+                    k,
+                    "{special:?} as {what} (plan: {plan}): {l:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A directory tree the user nobody can walk (tempdir makes its root 0700).
+fn world_readable_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// `cmd` as the user and group nobody (65534), with no supplementary group: std's child sets
+/// them after the fork, before the exec.
+fn as_nobody(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    cmd.uid(65534).gid(65534)
+}
+
+/// A copy of the forkexec binary in `dir`, which nobody can run wherever the build lives.
+fn forkexec_in(dir: &Path) -> PathBuf {
+    let p = dir.join("forkexec");
+    std::fs::copy(FORKEXEC, &p).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn path_search_passes_over_a_candidate_this_user_may_not_run() {
+    // execvp goes on past a PATH candidate that fails with EACCES; the loader's search once
+    // checked the mode bits only, and stopped at a 0700 root-owned file with EACCES.
+    if !is_root() {
+        eprintln!("SKIP: needs root to make a file only root may run, and to become nobody");
+        return;
+    }
+    let dir = world_readable_tempdir();
+    let d = dir.path();
+    for sub in ["private", "public"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+        std::fs::set_permissions(d.join(sub), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let private = d.join("private/prog");
+    std::fs::write(&private, "#!/bin/sh\necho private\n").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    write_exe(&d.join("public"), "prog", b"#!/bin/sh\necho public\n");
+    let forkexec = forkexec_in(d);
+    let both = format!("{0}/private:{0}/public", d.display());
+    let only_private = format!("{}/private", d.display());
+    for (path, want_out, want_code) in [(&both, "public\n", 0), (&only_private, "", 126)] {
+        let k =
+            output(as_nobody(Command::new("/usr/bin/env").arg("prog")).env("PATH", path)).unwrap();
+        assert_eq!(
+            (String::from_utf8_lossy(&k.stdout).as_ref(), k.status.code()),
+            (want_out, Some(want_code)),
+            "execvp with PATH={path}: {k:?}"
+        );
+        let l = output(
+            as_nobody(Command::new(&forkexec).args(["load", "--", "prog"])).env("PATH", path),
+        )
+        .unwrap();
+        assert_eq!(
+            (String::from_utf8_lossy(&l.stdout).as_ref(), l.status.code()),
+            (want_out, Some(want_code)),
+            "load with PATH={path}: {l:?}"
+        );
+        if want_code != 0 {
+            assert_eq!(loader_errno(&l), "EACCES", "{l:?}");
+        }
+    }
+}
+
+#[test]
+fn an_execute_only_program_is_refused_with_the_reason() {
+    // Mode 0111: execve runs it for any user; a userland loader has to read it, and cannot.
+    if !is_root() {
+        eprintln!("SKIP: needs root to become nobody (root reads any file)");
+        return;
+    }
+    let dir = world_readable_tempdir();
+    let prog = write_exe(
+        dir.path(),
+        "execute-only",
+        &Elf::printer(2, 0x40_0000).bytes(),
+    );
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o111)).unwrap();
+    let forkexec = forkexec_in(dir.path());
+    let k = output(as_nobody(&mut Command::new(&prog))).unwrap();
+    assert_eq!(k.status.code(), Some(42), "the kernel runs it: {k:?}");
+    let l = output(as_nobody(
+        Command::new(&forkexec).args(["load", "--"]).arg(&prog),
+    ))
+    .unwrap();
+    assert_eq!(l.status.code(), Some(126), "{l:?}");
+    assert_eq!(loader_errno(&l), "EACCES", "{l:?}");
+    let err = String::from_utf8_lossy(&l.stderr);
+    assert!(
+        err.contains("is execute-only for this user (mode 0111)")
+            && err.contains("a userland loader has to read it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_loader_whose_ids_differ_starts_the_program_in_secure_mode() {
+    // A process whose effective uid is not its real uid (here: real nobody, effective root,
+    // as in a setuid-root program) must start the program with AT_SECURE = 1, as the kernel
+    // does, so that ld.so ignores LD_PRELOAD. The loader once passed 0 and ld.so preloaded
+    // the user's library into a root process.
+    if !is_root() {
+        eprintln!("SKIP: needs root to run with real uid nobody and effective uid root");
+        return;
+    }
+    let dir = world_readable_tempdir();
+    let d = dir.path();
+    let (Some(prog), Some(lib)) = (
+        compile_source(d, "secure.c", "secure", &[]),
+        compile_source(d, "preload.c", "preload.so", &["-shared", "-fPIC"]),
+    ) else {
+        return;
+    };
+    let preload = format!("LD_PRELOAD={}", lib.display());
+    let run = |cmd: &mut Command, differ: bool| {
+        use std::os::unix::process::CommandExt;
+        if differ {
+            // SAFETY: setresuid is async-signal-safe and touches no memory of the parent.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::setresuid(65534, 0, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let o = output(cmd).unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for (differ, want) in [(false, "PRELOADED\nAT_SECURE 0\n"), (true, "AT_SECURE 1\n")] {
+        let k = run(
+            Command::new(&prog).env_clear().env("LD_PRELOAD", &lib),
+            differ,
+        );
+        assert_eq!(k, want, "kernel, ids differ: {differ}");
+        let l = run(
+            Command::new(FORKEXEC)
+                .args(["load", "--env-clear", "--env", &preload, "--"])
+                .arg(&prog),
+            differ,
+        );
+        assert_eq!(l, want, "loader, ids differ: {differ}");
+    }
+}
+
+#[test]
+fn load_errors_name_the_errno_once_in_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = loader_run(&dir.path().join("missing"), &[], &[], false);
+    let err = String::from_utf8_lossy(&l.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    // PT_INTERP past the end of the file (EIO, as the kernel's short read).
+    let mut bytes = with_interp(
+        &Elf::printer(2, 0x40_0000),
+        b"/lib64/ld-linux-x86-64.so.2\0",
+    );
+    bytes[64 + 8..64 + 16].copy_from_slice(&0x10_0000u64.to_le_bytes());
+    let p = write_exe(dir.path(), "interp-past-end", &bytes);
+    assert_eq!(kernel_errno(&p).ok().as_deref(), Some("EIO"));
+    let l = loader_run(&p, &[], &[], false);
+    let err = String::from_utf8_lossy(&l.stderr);
+    assert!(
+        err.contains(
+            ": the program is refused: its PT_INTERP segment lies past the end of the file"
+        ),
+        "{err}"
+    );
+    assert_eq!(loader_errno(&l), "EIO");
 }

@@ -144,7 +144,14 @@ pub fn elf_file(data: &[u8]) {
         let has_interp = elf::interp_header(&phdrs).is_some();
         for is_interp in [false, true] {
             for may_map_low in [false, true] {
-                let _ = elf::load_problem(&h, &phdrs, is_interp, has_interp, 65536, may_map_low);
+                let cx = elf::LoadContext {
+                    is_interp,
+                    has_interp,
+                    mmap_min_addr: 65536,
+                    may_map_low,
+                    file_size: u64::MAX,
+                };
+                let _ = elf::load_problem(&h, &phdrs, &cx);
             }
         }
         if let Some(ph) = elf::interp_header(&phdrs) {

@@ -24,6 +24,19 @@ pub enum NamespaceTarget {
     FileFd(Arc<OwnedFd>),
 }
 
+/// Equal when they name the same process or file: the same pid or path, or the same fd.
+impl PartialEq for NamespaceTarget {
+    fn eq(&self, other: &Self) -> bool {
+        use NamespaceTarget as T;
+        match (self, other) {
+            (T::Pid(a), T::Pid(b)) => a == b,
+            (T::File(a), T::File(b)) => a == b,
+            (T::Pidfd(a), T::Pidfd(b)) | (T::FileFd(a), T::FileFd(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 impl From<u32> for NamespaceTarget {
     fn from(pid: u32) -> Self {
         NamespaceTarget::Pid(pid)

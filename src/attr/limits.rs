@@ -44,12 +44,19 @@ const RESOURCES: [(&str, i32, RustixResource); 16] = [
 ];
 
 impl Resource {
+    /// `RLIMIT_NOFILE`.
     pub const NOFILE: Resource = Resource(libc::RLIMIT_NOFILE as i32);
+    /// `RLIMIT_NPROC`.
     pub const NPROC: Resource = Resource(libc::RLIMIT_NPROC as i32);
+    /// `RLIMIT_CORE`.
     pub const CORE: Resource = Resource(libc::RLIMIT_CORE as i32);
+    /// `RLIMIT_STACK`.
     pub const STACK: Resource = Resource(libc::RLIMIT_STACK as i32);
+    /// `RLIMIT_AS`.
     pub const AS: Resource = Resource(libc::RLIMIT_AS as i32);
+    /// `RLIMIT_CPU`.
     pub const CPU: Resource = Resource(libc::RLIMIT_CPU as i32);
+    /// `RLIMIT_FSIZE`.
     pub const FSIZE: Resource = Resource(libc::RLIMIT_FSIZE as i32);
 
     /// The RLIMIT_* number.
@@ -190,16 +197,23 @@ const POLICIES: [(&str, i32); 5] = [
 ];
 
 impl SchedPolicy {
+    /// `SCHED_OTHER`.
     pub const OTHER: SchedPolicy = SchedPolicy(libc::SCHED_OTHER);
+    /// `SCHED_BATCH`.
     pub const BATCH: SchedPolicy = SchedPolicy(libc::SCHED_BATCH);
+    /// `SCHED_IDLE`.
     pub const IDLE: SchedPolicy = SchedPolicy(libc::SCHED_IDLE);
+    /// `SCHED_FIFO`.
     pub const FIFO: SchedPolicy = SchedPolicy(libc::SCHED_FIFO);
+    /// `SCHED_RR`.
     pub const RR: SchedPolicy = SchedPolicy(libc::SCHED_RR);
 
+    /// The SCHED_* number sched_setscheduler takes.
     pub fn number(self) -> i32 {
         self.0
     }
 
+    /// `fifo`, as chrt(1) names it.
     pub fn name(self) -> &'static str {
         POLICIES
             .iter()

@@ -47,7 +47,7 @@ use crate::sys::child_sequence::RlimitAction;
 use std::fmt;
 
 /// Every attribute, in the prepared form the spawn layer lowers into the child plan.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Attributes {
     pub setsid: bool,
     /// setpgid(0, pgid): Some(0) = new group led by the child.
@@ -80,8 +80,9 @@ pub(crate) struct Attributes {
     pub ptrace: bool,
     pub rlimits: Vec<RlimitAction>,
     pub umask: Option<u32>,
-    /// Signals blocked at exec (bit n-1 = signal n); default empty.
-    pub sig_mask: u64,
+    /// Signals blocked at exec (bit n-1 = signal n); `None` = the spawning thread's mask
+    /// (inherited, as std, posix_spawn, Go and CPython do).
+    pub sig_mask: Option<u64>,
     /// Signals set to SIG_IGN.
     pub sig_ignore: u64,
     /// Keep dispositions the parent ignores (nohup style) instead of resetting all to SIG_DFL.
@@ -97,6 +98,45 @@ pub(crate) struct Attributes {
 }
 
 impl Attributes {
+    /// Adds to a Command's `{:#?}` every attribute that differs from the default, except those
+    /// std's own Debug names (uid, gid, groups, pgroup), which the Command shows first.
+    pub(crate) fn debug_set_fields(&self, d: &mut fmt::DebugStruct<'_, '_>) {
+        let default = Attributes::default();
+        macro_rules! set_fields {
+            ($($field:ident),*) => {
+                $(if self.$field != default.$field {
+                    d.field(stringify!($field), &self.$field);
+                })*
+            };
+        }
+        set_fields!(
+            setsid,
+            foreground_fd,
+            setctty_fd,
+            noctty,
+            chroot,
+            no_setgroups,
+            pdeathsig,
+            clone_ns,
+            unshare_ns,
+            uid_map,
+            gid_map,
+            setgroups_allow,
+            ambient_caps,
+            cgroup,
+            ptrace,
+            rlimits,
+            umask,
+            sig_mask,
+            sig_ignore,
+            reset_ignored_signals,
+            sig_default,
+            no_new_privs,
+            nice,
+            scheduler
+        );
+    }
+
     /// Sets (or replaces) the limit of `resource`.
     pub(crate) fn set_rlimit(&mut self, resource: i32, soft: u64, hard: u64) {
         self.rlimits.retain(|a| a.resource != resource);
@@ -146,7 +186,8 @@ pub fn sig_bit(sig: i32) -> u64 {
 }
 
 /// A name that could not be parsed: a signal, namespace, resource limit, capability...
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {given:?}: {hint}")]
 pub struct NameError {
     /// What kind of name: `signal`, `namespace`, `resource limit`, `capability`...
     pub kind: &'static str,
@@ -165,14 +206,6 @@ impl NameError {
         }
     }
 }
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown {} {:?}: {}", self.kind, self.given, self.hint)
-    }
-}
-
-impl std::error::Error for NameError {}
 
 /// The namespace names of a CLONE_NEW* set, for messages: `user,mount`.
 pub fn namespace_names(flags: i32) -> String {

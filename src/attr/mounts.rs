@@ -11,10 +11,14 @@ use std::str::FromStr;
 /// outside too).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Propagation {
+    /// MS_PRIVATE, recursively: nothing propagates either way.
     #[default]
     Private,
+    /// MS_SLAVE, recursively: the parent namespace's mounts arrive, ours do not leave.
     Slave,
+    /// MS_SHARED, recursively: mounts propagate both ways.
     Shared,
+    /// No change: what the copy inherited.
     Unchanged,
 }
 

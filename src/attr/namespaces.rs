@@ -30,14 +30,23 @@ const NAMES: [(i32, &str); 8] = [
 ];
 
 impl Namespaces {
+    /// `0`.
     pub const NONE: Namespaces = Namespaces(0);
+    /// `CLONE_NEWUSER`.
     pub const USER: Namespaces = Namespaces(libc::CLONE_NEWUSER);
+    /// `CLONE_NEWNS`.
     pub const MOUNT: Namespaces = Namespaces(libc::CLONE_NEWNS);
+    /// `CLONE_NEWPID`.
     pub const PID: Namespaces = Namespaces(libc::CLONE_NEWPID);
+    /// `CLONE_NEWNET`.
     pub const NET: Namespaces = Namespaces(libc::CLONE_NEWNET);
+    /// `CLONE_NEWUTS`.
     pub const UTS: Namespaces = Namespaces(libc::CLONE_NEWUTS);
+    /// `CLONE_NEWIPC`.
     pub const IPC: Namespaces = Namespaces(libc::CLONE_NEWIPC);
+    /// `CLONE_NEWCGROUP`.
     pub const CGROUP: Namespaces = Namespaces(libc::CLONE_NEWCGROUP);
+    /// `CLONE_NEWTIME`.
     pub const TIME: Namespaces = Namespaces(CLONE_NEWTIME);
     /// Every kind. To `join_namespaces` of a process: every one of its namespaces that is not
     /// already the parent's (nsenter -a).
@@ -67,10 +76,12 @@ impl Namespaces {
         self.0
     }
 
+    /// Whether no namespace is in the set.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// Whether every namespace of `other` is in the set.
     pub fn contains(self, other: Namespaces) -> bool {
         self.0 & other.0 == other.0
     }
@@ -133,8 +144,11 @@ impl TryFrom<&str> for Namespaces {
 /// unshare(1)'s --map-users.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IdMap {
+    /// First id inside the new namespace.
     pub inside: u32,
+    /// First id it stands for outside.
     pub outside: u32,
+    /// How many consecutive ids.
     pub count: u32,
 }
 

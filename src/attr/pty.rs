@@ -3,7 +3,9 @@
 /// Rows and columns of a pty (struct winsize without the pixel fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PtySize {
+    /// Lines.
     pub rows: u16,
+    /// Columns.
     pub cols: u16,
 }
 

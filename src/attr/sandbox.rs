@@ -14,7 +14,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 /// One `join_namespaces` request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Join {
     pub target: NamespaceTarget,
     /// The kinds to join; for a process target every kind (the default) means every one that
@@ -35,6 +35,25 @@ pub(crate) struct Sandbox {
     pub pty: Option<PtySize>,
     pub bounding: Option<BoundingSet>,
     pub securebits: Option<Securebits>,
+}
+
+/// Equal when they ask the same: the same targets, kinds and values, the same Landlock ruleset
+/// (the same fd, not an equal one: the kernel's rulesets cannot be compared).
+impl PartialEq for Sandbox {
+    fn eq(&self, other: &Self) -> bool {
+        let same_fd = |a: &Option<Arc<OwnedFd>>, b: &Option<Arc<OwnedFd>>| match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        self.joins == other.joins
+            && self.seccomp == other.seccomp
+            && same_fd(&self.landlock, &other.landlock)
+            && self.mount_proc == other.mount_proc
+            && self.propagation == other.propagation
+            && self.pty == other.pty
+            && self.bounding == other.bounding
+            && self.securebits == other.securebits
+    }
 }
 
 impl Sandbox {

@@ -29,6 +29,19 @@ impl fmt::Display for SeccompError {
 
 impl std::error::Error for SeccompError {}
 
+/// Equal when the programs are the same instructions.
+impl PartialEq for SeccompFilter {
+    fn eq(&self, other: &Self) -> bool {
+        let key = |i: &libc::sock_filter| (i.code, i.jt, i.jf, i.k);
+        self.program.len() == other.program.len()
+            && self
+                .program
+                .iter()
+                .map(key)
+                .eq(other.program.iter().map(key))
+    }
+}
+
 impl fmt::Debug for SeccompFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SeccompFilter({} instructions)", self.program.len())

@@ -54,10 +54,14 @@ const CAPS: [&str; 41] = [
 ];
 
 impl Capability {
+    /// CAP_NET_BIND_SERVICE (capability 10).
     pub const NET_BIND_SERVICE: Capability = Capability(10);
+    /// CAP_NET_RAW (capability 13).
     pub const NET_RAW: Capability = Capability(13);
+    /// CAP_SYS_ADMIN (capability 21).
     pub const SYS_ADMIN: Capability = Capability(21);
 
+    /// The CAP_* number.
     pub fn number(self) -> u32 {
         self.0
     }

@@ -54,14 +54,23 @@ const NAMES: &[(&str, i32)] = &[
 ];
 
 impl Signal {
+    /// SIGHUP.
     pub const HUP: Signal = Signal(libc::SIGHUP);
+    /// SIGINT.
     pub const INT: Signal = Signal(libc::SIGINT);
+    /// SIGKILL.
     pub const KILL: Signal = Signal(libc::SIGKILL);
+    /// SIGUSR1.
     pub const USR1: Signal = Signal(libc::SIGUSR1);
+    /// SIGUSR2.
     pub const USR2: Signal = Signal(libc::SIGUSR2);
+    /// SIGPIPE.
     pub const PIPE: Signal = Signal(libc::SIGPIPE);
+    /// SIGTERM.
     pub const TERM: Signal = Signal(libc::SIGTERM);
+    /// SIGCHLD.
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    /// SIGSTOP.
     pub const STOP: Signal = Signal(libc::SIGSTOP);
 
     /// The signal numbered `n`, if 1 <= n <= 64.

@@ -169,7 +169,7 @@ pub(crate) fn validate(a: &Attributes, child_fd_open: impl Fn(i32) -> bool) -> R
             "SIGKILL and SIGSTOP cannot be ignored".into(),
         );
     }
-    if a.sig_mask & uncatchable != 0 {
+    if a.sig_mask.unwrap_or(0) & uncatchable != 0 {
         return refuse(
             "signal mask",
             "SIGKILL and SIGSTOP cannot be blocked".into(),

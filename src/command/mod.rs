@@ -7,10 +7,16 @@
 //! what is wrong; no process is made.
 //!
 //! Attribute methods are in one file per family: [`credentials`], [`session`],
-//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`], [`sandbox`].
+//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`], [`sandbox`]; std's
+//! `CommandExt::exec` and `pre_exec` are in [`exec`]; what a Command can tell about itself
+//! (std's getters, its Debug) in [`inspect`]; the conversion from `std::process::Command` in
+//! [`from_std`].
 
 mod cgroup;
 mod credentials;
+mod exec;
+mod from_std;
+mod inspect;
 mod limits;
 mod namespaces;
 mod sandbox;
@@ -18,7 +24,10 @@ mod security;
 mod session;
 mod signals;
 
-use crate::error::{Error, ErrorKind, Result};
+pub use from_std::FromStdError;
+pub use inspect::{CommandArgs, CommandEnvs};
+
+use crate::error::{Error, ErrorStage, Result};
 use crate::exec::{PathLookup, ShellFallback};
 use crate::process::Child;
 use crate::spawn::spec::{to_cstring, Spec};
@@ -32,7 +41,10 @@ use std::path::Path;
 
 /// A process to spawn. Build it, then call [`Command::spawn`], [`Command::status`] or
 /// [`Command::output`].
-#[derive(Debug)]
+///
+/// A drop-in for `std::process::Command` (std's own test suite runs against it:
+/// `tests/std_process.rs`), with deliberate differences listed in the README ("Differences from
+/// std"), each undone by one call.
 pub struct Command {
     spec: Spec,
 }
@@ -54,16 +66,6 @@ impl Command {
     /// Records bad input; spawn refuses it before any clone.
     pub(crate) fn refuse(&mut self, what: impl Into<String>, why: impl Into<String>) {
         self.spec.refuse(what, why);
-    }
-
-    /// The program as given.
-    pub fn get_program(&self) -> &OsStr {
-        &self.spec.program
-    }
-
-    /// The program name for messages.
-    fn program_display(&self) -> String {
-        self.spec.program_display()
     }
 
     /// Adds an argument.
@@ -102,15 +104,6 @@ impl Command {
             Err(at) => self.refuse("arg0", format!("it contains a NUL byte at offset {at}")),
         }
         self
-    }
-
-    /// The arguments after `argv[0]`.
-    pub fn get_args(&self) -> impl Iterator<Item = &OsStr> {
-        self.spec
-            .argv
-            .iter()
-            .skip(1)
-            .map(|c| OsStr::from_bytes(c.to_bytes()))
     }
 
     fn check_env_key(&mut self, key: &OsStr) -> bool {
@@ -168,11 +161,16 @@ impl Command {
         self
     }
 
-    /// Removes a variable from the child's environment.
+    /// Removes a variable from the child's environment. After `env_clear` there is nothing
+    /// to remove from, and the key is only forgotten (as std records it).
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Self {
         let key = key.as_ref();
         if self.check_env_key(key) {
-            self.spec.env.insert(key.to_os_string(), None);
+            if self.spec.env_clear {
+                self.spec.env.remove(key);
+            } else {
+                self.spec.env.insert(key.to_os_string(), None);
+            }
             self.spec.target = None;
         }
         self
@@ -210,24 +208,30 @@ impl Command {
 
     /// The child's stdin.
     pub fn stdin(&mut self, s: impl Into<Stdio>) -> &mut Self {
-        self.spec.stdio[0] = Some(s.into());
-        self
+        self.set_stdio(0, s.into())
     }
 
     /// The child's stdout.
     pub fn stdout(&mut self, s: impl Into<Stdio>) -> &mut Self {
-        self.spec.stdio[1] = Some(s.into());
-        self
+        self.set_stdio(1, s.into())
     }
 
     /// The child's stderr.
     pub fn stderr(&mut self, s: impl Into<Stdio>) -> &mut Self {
-        self.spec.stdio[2] = Some(s.into());
+        self.set_stdio(2, s.into())
+    }
+
+    fn set_stdio(&mut self, fd: usize, s: Stdio) -> &mut Self {
+        self.spec.stdio[fd] = Some(s);
+        self.spec.set_again(fd as RawFd);
         self
     }
 
-    /// Child fd `child_fd` gets `fd` (Go's `Files`, command-fds' `FdMapping`). Swaps and cycles
-    /// between mappings are handled. `fd` is closed in the parent after the spawn.
+    /// Child fd `child_fd` gets `fd` (Go's `Files`, command-fds' `FdMapping`, std's unstable
+    /// `CommandExt::fd`). Swaps and cycles between mappings are handled. `fd` belongs to the
+    /// child once a spawn succeeds: it is closed in the parent then (so a pipe's write end
+    /// given to the child does not keep the pipe open here), unless
+    /// [`retain_fds`](Self::retain_fds) keeps it for further spawns.
     pub fn fd(&mut self, child_fd: RawFd, fd: impl Into<OwnedFd>) -> &mut Self {
         if child_fd < 0 {
             self.refuse(
@@ -236,6 +240,18 @@ impl Command {
             );
         }
         self.spec.fd_map.push((child_fd, Some(fd.into())));
+        self.spec.set_again(child_fd);
+        self
+    }
+
+    /// Keep the fds given with `Stdio::Fd` (a `File`, an `OwnedFd`, a pipe end...) and
+    /// [`fd`](Self::fd) open in this process after a spawn, so the Command can spawn again with
+    /// them: std's rule for its `Stdio`. Off by default: a successful spawn gives them to the
+    /// child and closes them here, since an fd kept here keeps a pipe open (a reader waiting
+    /// for EOF would wait until the Command is dropped). With it off, a second spawn of the
+    /// same Command is refused until those fds are set again.
+    pub fn retain_fds(&mut self, retain: bool) -> &mut Self {
+        self.spec.retain_fds = retain;
         self
     }
 
@@ -284,57 +300,45 @@ impl Command {
     }
 
     /// Spawns the child and returns its handle once it has exec'd.
+    ///
+    /// The error is a [`forkexec::Error`](crate::Error), which answers `kind()` and
+    /// `raw_os_error()` as std's `io::Error` does and converts into one with `?`.
     pub fn spawn(&mut self) -> Result<Child> {
-        crate::spawn::spawn(&mut self.spec, [StdioDefault::Inherit; 3])
+        self.spawn_with([StdioDefault::Inherit; 3])
+    }
+
+    fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> Result<Child> {
+        let child = crate::spawn::spawn(&mut self.spec, defaults)?;
+        self.spec.give_away_fds();
+        Ok(child)
     }
 
     /// Spawns, waits and returns the exit status (stdio inherited unless set).
     pub fn status(&mut self) -> Result<std::process::ExitStatus> {
         let mut child = self.spawn()?;
-        child.wait().map_err(|e| {
-            Error::step(
-                &self.program_display(),
-                ErrorKind::Parent,
-                "wait",
-                "wait",
-                e.raw_os_error().unwrap_or(libc::EIO),
-            )
-        })
+        child
+            .wait()
+            .map_err(|e| self.wait_error("wait", e.raw_os_error()))
     }
 
     /// Spawns with stdout and stderr piped (stdin null unless set), collects both, waits.
     pub fn output(&mut self) -> Result<std::process::Output> {
-        let child = crate::spawn::spawn(
-            &mut self.spec,
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-        )?;
-        child.wait_with_output().map_err(|e| {
-            Error::step(
-                &self.program_display(),
-                ErrorKind::Parent,
-                "wait",
-                "collect output",
-                e.raw_os_error().unwrap_or(libc::EIO),
-            )
-        })
+        let child =
+            self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped])?;
+        child
+            .wait_with_output()
+            .map_err(|e| self.wait_error("collect output", e.raw_os_error()))
     }
-}
 
-impl From<std::process::Command> for Command {
-    /// Takes program, args, environment changes and cwd (std exposes no more).
-    fn from(std_cmd: std::process::Command) -> Self {
-        let mut cmd = Command::new(std_cmd.get_program());
-        cmd.args(std_cmd.get_args());
-        for (k, v) in std_cmd.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        if let Some(dir) = std_cmd.get_current_dir() {
-            cmd.current_dir(dir);
-        }
-        cmd
+    fn wait_error(&self, action: &str, errno: Option<i32>) -> Error {
+        let errno = errno.unwrap_or(libc::EIO);
+        Error::step(
+            &self.spec.program,
+            ErrorStage::Parent,
+            "wait",
+            action,
+            errno,
+        )
     }
 }
 

@@ -149,6 +149,19 @@ where
     }
 }
 
+/// The argument list of the `execl*` macros as an iterable of `&OsStr`: each argument may be
+/// of a different `AsRef<OsStr>` type.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __exec_arg_list {
+    () => {
+        ::std::iter::empty::<&::std::ffi::OsStr>()
+    };
+    ($($arg:expr),+) => {
+        [$(::std::convert::AsRef::<::std::ffi::OsStr>::as_ref(&$arg)),+]
+    };
+}
+
 /// `execl(path, arg0, arg1, ...)`: [`execv`](crate::exec::execv) with the arguments listed.
 /// Arguments may be of different `AsRef<OsStr>` types. Evaluates to the `io::Error`.
 ///
@@ -158,14 +171,8 @@ where
 /// ```
 #[macro_export]
 macro_rules! execl {
-    ($path:expr $(,)?) => {
-        $crate::exec::execv($path, ::std::iter::empty::<&::std::ffi::OsStr>())
-    };
-    ($path:expr, $($arg:expr),+ $(,)?) => {
-        $crate::exec::execv(
-            $path,
-            [$(::std::convert::AsRef::<::std::ffi::OsStr>::as_ref(&$arg)),+],
-        )
+    ($path:expr $(, $arg:expr)* $(,)?) => {
+        $crate::exec::execv($path, $crate::__exec_arg_list!($($arg),*))
     };
 }
 
@@ -178,14 +185,8 @@ macro_rules! execl {
 /// ```
 #[macro_export]
 macro_rules! execlp {
-    ($file:expr $(,)?) => {
-        $crate::exec::execvp($file, ::std::iter::empty::<&::std::ffi::OsStr>())
-    };
-    ($file:expr, $($arg:expr),+ $(,)?) => {
-        $crate::exec::execvp(
-            $file,
-            [$(::std::convert::AsRef::<::std::ffi::OsStr>::as_ref(&$arg)),+],
-        )
+    ($file:expr $(, $arg:expr)* $(,)?) => {
+        $crate::exec::execvp($file, $crate::__exec_arg_list!($($arg),*))
     };
 }
 
@@ -199,14 +200,7 @@ macro_rules! execlp {
 /// ```
 #[macro_export]
 macro_rules! execle {
-    ($path:expr ; $envp:expr $(,)?) => {
-        $crate::exec::execve($path, ::std::iter::empty::<&::std::ffi::OsStr>(), $envp)
-    };
-    ($path:expr, $($arg:expr),+ $(,)? ; $envp:expr $(,)?) => {
-        $crate::exec::execve(
-            $path,
-            [$(::std::convert::AsRef::<::std::ffi::OsStr>::as_ref(&$arg)),+],
-            $envp,
-        )
+    ($path:expr $(, $arg:expr)* $(,)? ; $envp:expr $(,)?) => {
+        $crate::exec::execve($path, $crate::__exec_arg_list!($($arg),*), $envp)
     };
 }

@@ -32,6 +32,7 @@ impl Envp {
 
 /// What to do when a candidate fails with ENOEXEC (a file with no `#!` and no known format).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ShellFallback {
     /// Run `/bin/sh path args...`, as glibc's execvp does.
     Sh,

@@ -17,6 +17,7 @@ const PATH_MAX: usize = 4096;
 
 /// Whose execvp behaviour to follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SearchRules {
     /// glibc: default PATH `/bin:/usr/bin`; EACCES remembered; ENOENT, ESTALE, ENOTDIR,
     /// ENODEV, ETIMEDOUT go on; any other errno ends the search.
@@ -62,6 +63,7 @@ impl SearchRules {
 
 /// How a program name is turned into a file to exec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PathLookup {
     /// Search PATH like execvp when the name has no '/' (the default).
     Search(SearchRules),

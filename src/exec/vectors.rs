@@ -100,6 +100,11 @@ impl CStringArray {
         self.items.get(i).map(|s| s.as_c_str())
     }
 
+    /// The strings, in order, as a slice.
+    pub fn as_slice(&self) -> &[CString] {
+        &self.items
+    }
+
     /// The strings, in order.
     pub fn iter(&self) -> impl Iterator<Item = &CStr> {
         self.items.iter().map(|s| s.as_c_str())

@@ -6,8 +6,10 @@
 //! ENOEXEC for a header the ELF handler declines, EIO for a PT_INTERP past the end of the file;
 //! for an interpreter, EIO when it is shorter than an ELF header and ELIBBAD when it is not a
 //! usable ELF file. Problems the kernel finds only after its point of no return (a segment
-//! outside the address space, p_filesz > p_memsz, a bad entry point) are refused here with the
-//! errno the kernel computes internally (EINVAL), since a userland loader can still return.
+//! outside the address space, p_filesz > p_memsz, a bad entry point) are refused by
+//! [`ElfImage::check_loadable`] with the errno the kernel computes internally (EINVAL), since a
+//! userland loader can still return; callers run it after both files passed [`ElfImage::parse`],
+//! the kernel's order.
 
 use super::error::LoadError;
 use crate::model::binfmt::elf::{
@@ -64,7 +66,8 @@ pub(crate) fn page_up(x: u64) -> Option<u64> {
 }
 
 impl ElfImage {
-    /// Parses and checks `bytes` as the file with `role`.
+    /// Parses `bytes` as the file with `role`, with the checks the kernel makes before its
+    /// point of no return (see [`ElfImage::check_loadable`] for the others).
     pub fn parse(bytes: &[u8], role: Role) -> Result<ElfImage, LoadError> {
         // The errno for a file the ELF handler declines: the program falls through to
         // "no handler" (ENOEXEC); a bad interpreter is ELIBBAD.
@@ -125,71 +128,33 @@ impl ElfImage {
         let mut interp = None;
         if role == Role::Program {
             if let Some(ph) = elf::interp_header(&phdrs) {
-                elf::check_interp_size(ph).map_err(|r| decline(r.describe()))?;
+                elf::check_interp_size(ph)
+                    .map_err(|r| decline(format!("is refused: {}", r.describe())))?;
                 let raw = usize::try_from(ph.p_offset)
                     .ok()
                     .and_then(|off| bytes.get(off..off.checked_add(ph.p_filesz as usize)?))
                     .unwrap_or(&[]);
                 let path = elf::interp_path(raw, ph.p_filesz).map_err(|r| {
-                    LoadError::new(r.errno(), format!("the program {}", r.describe()))
+                    LoadError::new(
+                        r.errno(),
+                        format!("the program is refused: {}", r.describe()),
+                    )
                 })?;
                 interp = Some(path);
             }
         }
 
-        // From here on the kernel is past its point of no return: it would kill the process.
-        if role == Role::Interpreter && header.e_type != ET_EXEC && header.e_type != ET_DYN {
-            return Err(LoadError::new(
-                libc::EINVAL,
-                format!(
-                    "the interpreter's type is {} (the kernel kills the process with SIGSEGV)",
-                    elf::type_name(header.e_type)
-                ),
-            ));
-        }
-        if let Some(why) = elf::load_problem(
-            &header,
-            &phdrs,
-            role == Role::Interpreter,
-            interp.is_some(),
-            0,
-            true,
-        ) {
-            return Err(LoadError::new(
-                libc::EINVAL,
-                format!("{why} (the kernel kills the process with SIGSEGV)"),
-            ));
-        }
         let loads = phdrs.iter().filter(|p| p.p_type == PT_LOAD);
         let mut first = u64::MAX;
         let mut end = 0u64;
         let mut align = ELF_PAGE;
         for p in loads {
-            // load_problem guarantees p_vaddr + p_memsz <= TASK_SIZE.
+            // Judged by `check_loadable`; here only computed without overflow.
             first = first.min(page_down(p.p_vaddr));
-            end = end.max(page_up(p.p_vaddr + p.p_memsz).unwrap_or(u64::MAX));
+            end = end.max(page_up(p.p_vaddr.saturating_add(p.p_memsz)).unwrap_or(u64::MAX));
             if p.p_align.is_power_of_two() {
                 align = align.max(p.p_align);
             }
-        }
-        let task = class.task_size();
-        if first >= end || end > task {
-            return Err(LoadError::new(
-                libc::EINVAL,
-                format!(
-                    "{}'s segments span {first:#x}..{end:#x}, outside the user address space",
-                    role.name()
-                ),
-            ));
-        }
-        if align >= task {
-            return Err(LoadError::new(
-                libc::ENOMEM,
-                format!(
-                    "{}'s p_align {align:#x} is larger than the address space",
-                    role.name()
-                ),
-            ));
         }
         Ok(ElfImage {
             role,
@@ -203,9 +168,68 @@ impl ElfImage {
         })
     }
 
-    /// Bytes of address space the segments cover, first page to last.
+    /// The checks the kernel makes only after its point of no return, while it maps the
+    /// segments (it then kills the process with SIGSEGV): refused here with the errno it
+    /// computed internally (EINVAL, ENOMEM for an alignment larger than the address space).
+    ///
+    /// The kernel maps the program before it loads the interpreter, and opens and checks the
+    /// interpreter's header before either: callers check the program's header, then the
+    /// interpreter's ([`ElfImage::parse`]), then the program with this, then the interpreter
+    /// with this, so that a file with two problems gets execve's errno.
+    pub fn check_loadable(&self, has_interp: bool) -> Result<(), LoadError> {
+        let role = self.role;
+        let header = &self.header;
+        if role == Role::Interpreter && header.e_type != ET_EXEC && header.e_type != ET_DYN {
+            return Err(LoadError::new(
+                libc::EINVAL,
+                format!(
+                    "the interpreter's type is {} (the kernel kills the process with SIGSEGV)",
+                    elf::type_name(header.e_type)
+                ),
+            ));
+        }
+        let cx = elf::LoadContext {
+            is_interp: role == Role::Interpreter,
+            has_interp,
+            mmap_min_addr: 0,
+            may_map_low: true,
+            file_size: u64::MAX,
+        };
+        if let Some(why) = elf::load_problem(header, &self.phdrs, &cx) {
+            return Err(LoadError::new(
+                libc::EINVAL,
+                format!("{why} (the kernel kills the process with SIGSEGV)"),
+            ));
+        }
+        let task = header.class.task_size();
+        if self.first >= self.end || self.end > task {
+            return Err(LoadError::new(
+                libc::EINVAL,
+                format!(
+                    "{}'s segments span {:#x}..{:#x}, outside the user address space",
+                    role.name(),
+                    self.first,
+                    self.end
+                ),
+            ));
+        }
+        if self.align >= task {
+            return Err(LoadError::new(
+                libc::ENOMEM,
+                format!(
+                    "{}'s p_align {:#x} is larger than the address space",
+                    role.name(),
+                    self.align
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bytes of address space the segments cover, first page to last (0 for an image that
+    /// [`ElfImage::check_loadable`] refuses for having none).
     pub fn span(&self) -> u64 {
-        self.end - self.first
+        self.end.saturating_sub(self.first)
     }
 
     /// Whether the file must be loaded at its own addresses (ET_EXEC).
@@ -219,5 +243,15 @@ impl ElfImage {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.p_type == PT_LOAD)
+    }
+}
+
+/// [`ElfImage::check_loadable`] for the program, then for its interpreter: the order in which
+/// the kernel maps them after its point of no return.
+pub fn check_loadable(program: &ElfImage, interpreter: Option<&ElfImage>) -> Result<(), LoadError> {
+    program.check_loadable(interpreter.is_some())?;
+    match interpreter {
+        Some(i) => i.check_loadable(true),
+        None => Ok(()),
     }
 }

@@ -10,120 +10,155 @@
 //! ```
 //!
 //! Files, one per concept (after gVisor's `pkg/sentry/loader`):
+//! - [`file`](mod@file): opening the program and its PT_INTERP file as `open_exec` would;
 //! - [`elf`]: one ELF file, parsed and checked with the model's parser and the kernel's rules;
-//! - [`interpreter`]: opening the program and its PT_INTERP file as `open_exec` would;
 //! - [`script`]: `#!` scripts (files only), followed to the ELF program that runs;
+//! - [`search`]: PROGRAM found in PATH with the exec family's rules;
+//! - [`credentials`]: the ids the program runs with, and AT_SECURE;
 //! - [`vdso`]: the vDSO handed on (the current process's);
+//! - [`maps`]: this process's mappings, as /proc/self/maps lists them;
 //! - [`plan`]: the pure plan: segments, placement, entry, brk, the initial stack bytes;
-//! - [`loader`]: carrying the plan out, then the jump (`crate::sys::jump`).
+//! - [`loader`]: preparing the plan, then carrying it out (`crate::sys::jump`: the trampoline);
+//! - [`render`]: the plan as text and JSON.
 //!
 //! Every failure is a [`LoadError`] with the errno execve would give, returned before the
-//! current program is changed in any way (see [`loader`] for the order). What the new program
-//! gets as after execve: its segments mapped by the kernel's rules (file pages from a file),
-//! the kernel's initial stack byte for byte (argv, envp, auxv with this machine's values and
-//! this process's vDSO, AT_RANDOM, AT_EXECFN), zeroed registers, caught signals reset,
-//! close-on-exec fds closed, its heap (brk) after its bss, its thread name, and its layout in
-//! /proc/PID (cmdline, environ, auxv, stat; via PR_SET_MM_MAP, when the kernel has it), and,
-//! loaded from a file with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, /proc/PID/exe (which ld.so
-//! reads for `$ORIGIN`), the loader's executable being unmapped for it.
+//! current program is changed in any way (see [`loader`] for the order). By default the load
+//! is in place ([`Mode::InPlace`]): like execve, it replaces the address space, and
+//! afterwards /proc/PID/maps lists only the new program, its interpreter, its stack, the heap
+//! it makes and the kernel's vDSO and vvar pages. [`Mode::Alongside`] keeps the old program's
+//! mappings (see there for what that is for).
+//!
+//! What the new program gets as after execve: its segments mapped by the kernel's rules (file
+//! pages from a file), a stack that grows down on demand up to RLIMIT_STACK, mapped as large
+//! as the kernel maps it and holding the kernel's initial stack byte for byte (argv, envp,
+//! auxv with this machine's values and this process's vDSO, AT_RANDOM, AT_EXECFN, AT_SECURE
+//! as the kernel computes it: [`credentials`]), zeroed registers, caught signal handlers
+//! reset, close-on-exec fds closed, its heap (brk) after its bss, its thread name, and its
+//! layout in /proc/PID (cmdline, environ, auxv, stat, `[stack]` in maps; via PR_SET_MM_MAP,
+//! when the kernel has it), and, loaded from a file with CAP_SYS_ADMIN or
+//! CAP_CHECKPOINT_RESTORE, /proc/PID/exe (which ld.so reads for `$ORIGIN`).
 //!
 //! What differs, by necessity or by choice:
-//! - the current program's mappings stay (the new program is loaded into free address space;
-//!   the loader's code is running in them until the jump), except its executable's when
-//!   /proc/PID/exe is replaced; without that privilege, or from memory, /proc/PID/exe keeps
-//!   naming the loader (and `$ORIGIN` resolves from there); credentials and pid stay; set-id
-//!   bits are not honoured (AT_SECURE = 0);
+//! - without one of those capabilities, or from memory, /proc/PID/exe keeps naming the loader
+//!   (and `$ORIGIN` resolves from there); credentials and pid stay;
+//! - set-user-ID and set-group-ID bits (and file capabilities) are not honoured: the program
+//!   runs with the process's credentials, as on a `nosuid` mount, with AT_SECURE set when
+//!   those differ from the real ones ([`credentials`]);
+//! - a program the user may execute but not read (mode 0111) cannot be loaded (EACCES, with
+//!   the reason): the kernel maps it unread, a userland loader has to read it ([`file`](mod@file));
 //! - a process with more than one thread is refused (EBUSY): the kernel would kill the others;
 //! - only x86-64 programs load (an i386 one needs the kernel's compat ABI: ENOEXEC);
 //! - problems the kernel finds after its point of no return (and answers with SIGSEGV) are
 //!   returned as errors: EINVAL for a bad segment or entry point, EIO for segment bytes past the
 //!   end of the file, ENOMEM or EEXIST when the address space has no room (EEXIST: an ET_EXEC
-//!   program wants addresses this process uses);
+//!   program wants addresses this process uses: the old program is still mapped while the
+//!   new one is loaded);
 //! - a file open for writing is found with a read lease (ETXTBSY), so only where leases work
-//!   (see [`interpreter`]); files are read into memory for checking (at most
-//!   [`interpreter::MAX_FILE_BYTES`]);
-//! - the stack is a fixed mapping of the soft RLIMIT_STACK (see [`loader::stack_size`]), not
-//!   a growing one;
+//!   (see [`file`](mod@file)); files are read into memory for checking (at most
+//!   [`file::MAX_FILE_BYTES`]);
+//! - an in-place load needs /proc/self/maps (to keep the vDSO); its trampoline's page is
+//!   unmapped from the vDSO when the kernel's vDSO has the sequence for it, else that one page
+//!   of code stays mapped (`crate::sys::jump`); the 8 bytes below the initial rsp hold the
+//!   entry address (the kernel leaves them 0);
 //! - a `#!` script loads from a file only ([`exec_memory`] refuses it: ENOEXEC).
 
+pub mod credentials;
 pub mod elf;
 mod error;
-pub mod interpreter;
+pub mod file;
 pub mod loader;
+pub mod maps;
 pub mod plan;
+pub mod render;
 pub mod script;
+pub mod search;
 pub mod vdso;
 
 pub use error::LoadError;
+pub use loader::Mode;
 pub use plan::{plan_load, Addresses, LoadInput, LoadPlan};
 
 use crate::model::stack::{HostAux, Ids};
+use loader::{Pages, Request};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Reads the interpreter a program's PT_INTERP names, if any.
-fn read_interpreter(program: &[u8]) -> Result<Option<interpreter::ExecFile>, LoadError> {
+/// Reads the interpreter a program's PT_INTERP names, if any (after the program's header
+/// checks, as the kernel opens it).
+fn read_interpreter(program: &[u8]) -> Result<Option<file::ExecFile>, LoadError> {
     let img = elf::ElfImage::parse(program, elf::Role::Program)?;
     match img.interp {
         None => Ok(None),
         Some(path) => {
             let p = Path::new(std::ffi::OsStr::from_bytes(&path));
-            interpreter::open_exec(p, "the interpreter").map(Some)
+            file::open_exec(p, "the interpreter").map(Some)
         }
     }
 }
 
-/// Prepares a load up to the point of no return. The files and bytes it was given are no
-/// longer needed afterwards: callers drop them (closing the fds, freeing the copies) before
-/// [`loader::Prepared::run`], which never returns to drop anything.
-fn prepare(
-    program: &[u8],
-    program_fd: Option<std::os::fd::BorrowedFd<'_>>,
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-    execfn: &[u8],
-) -> Result<loader::Prepared, LoadError> {
-    let interp = read_interpreter(program)?;
-    let req = loader::Request {
-        program,
-        program_fd,
-        interpreter: interp.as_ref().map(|i| i.bytes.as_slice()),
-        interpreter_fd: interp.as_ref().map(|i| i.file.as_fd()),
-        argv,
-        envp,
-        execfn,
-    };
-    loader::prepare(&req)
+/// Runs the program at `path` in this process, like `execve(path, argv, envp)` done in user
+/// space: in place, replacing the current program ([`exec_file_with`] chooses). Its segments
+/// are mapped from the file; its PT_INTERP loader is read from the file system; a `#!` script
+/// runs its interpreter, as the kernel does. Returns only on failure, with the errno execve
+/// would give.
+pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
+    exec_file_with(path, argv, envp, Mode::InPlace)
 }
 
-/// Runs the program at `path` in this process, like `execve(path, argv, envp)` done in user
-/// space. Its segments are mapped from the file; its PT_INTERP loader is read from the file
-/// system; a `#!` script runs its interpreter, as the kernel does. Returns only on failure, with the errno execve would give.
-pub fn exec_file(path: impl AsRef<Path>, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
+/// [`exec_file`] with the current program's mappings replaced or kept, as `mode` says.
+pub fn exec_file_with(
+    path: impl AsRef<Path>,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    mode: Mode,
+) -> LoadError {
     let path = path.as_ref();
-    let prepared = script::resolve(path, argv).and_then(|r| {
-        prepare(
-            &r.file.bytes,
-            Some(r.file.file.as_fd()),
-            &r.argv,
-            envp,
-            // AT_EXECFN and the thread name stay the path given, script or not.
-            path.as_os_str().as_bytes(),
-        )
+    let resolved = match script::resolve(path, argv) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let interp = match read_interpreter(&resolved.file.bytes) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    let (program_file, program_bytes) = (resolved.file.file, resolved.file.bytes);
+    let (interp_file, interp_bytes) = match interp {
+        Some(f) => (Some(f.file), f.bytes),
+        None => (None, Vec::new()),
+    };
+    let prepared = loader::prepare(&Request {
+        program: &program_bytes,
+        program_pages: Pages::File(program_file.as_fd()),
+        interpreter: interp_file
+            .as_ref()
+            .map(|f| (interp_bytes.as_slice(), Pages::File(f.as_fd()))),
+        argv: &resolved.argv,
+        envp,
+        // AT_EXECFN and the thread name stay the path given, script or not.
+        execfn: path.as_os_str().as_bytes(),
+        mode,
     });
+    // The bytes were read for checking and planning; the pages come from the files. Freed
+    // now, so that a load alongside leaves no copy of them behind.
+    drop((program_bytes, interp_bytes));
     match prepared {
         Ok(p) => p.run(),
         Err(e) => e,
     }
 }
 
-/// Runs the ELF program in `bytes` in this process, copying its segments into fresh memory
-/// (no file is needed: a program received over a socket or decompressed runs as it is).
-/// A PT_INTERP loader is still read from the file system. AT_EXECFN is `argv[0]` (empty without
-/// one). A `#!` script is refused (ENOEXEC): its interpreter would need a path to open it by.
-/// Returns only on failure.
+/// Runs the ELF program in `bytes` in this process, in place, copying its segments into fresh
+/// memory (no file is needed: a program received over a socket or decompressed runs as it
+/// is). A PT_INTERP loader is still read from the file system. AT_EXECFN is `argv[0]` (empty
+/// without one). A `#!` script is refused (ENOEXEC): its interpreter would need a path to open
+/// it by. Returns only on failure.
 pub fn exec_memory(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadError {
+    exec_memory_with(bytes, argv, envp, Mode::InPlace)
+}
+
+/// [`exec_memory`] with the current program's mappings replaced or kept, as `mode` says.
+pub fn exec_memory_with(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], mode: Mode) -> LoadError {
     let execfn = argv.first().map(Vec::as_slice).unwrap_or(b"");
     if bytes.starts_with(b"#!") {
         return LoadError::new(
@@ -131,7 +166,22 @@ pub fn exec_memory(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> LoadErro
             "a #! script runs only from a file (its interpreter opens it by path)",
         );
     }
-    match prepare(bytes, None, argv, envp, execfn) {
+    let interp = match read_interpreter(bytes) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    let prepared = loader::prepare(&Request {
+        program: bytes,
+        program_pages: Pages::Memory(bytes),
+        interpreter: interp
+            .as_ref()
+            .map(|f| (f.bytes.as_slice(), Pages::File(f.file.as_fd()))),
+        argv,
+        envp,
+        execfn,
+        mode,
+    });
+    match prepared {
         Ok(p) => p.run(),
         Err(e) => e,
     }
@@ -152,6 +202,7 @@ pub fn plan_memory(
         Some(f) => Some(elf::ElfImage::parse(&f.bytes, elf::Role::Interpreter)?),
         None => None,
     };
+    // plan_images makes the checks the kernel makes after its point of no return.
     let rlimit = rustix::process::getrlimit(rustix::process::Resource::Stack).current;
     let mut addresses = Addresses::example(&program, interp_image.as_ref());
     addresses.stack_size = loader::stack_size(rlimit);
@@ -164,13 +215,7 @@ pub fn plan_memory(
         addresses,
         host: HostAux::from_proc(),
         vdso: vdso::current(),
-        ids: Ids {
-            uid: rustix::process::getuid().as_raw(),
-            euid: rustix::process::geteuid().as_raw(),
-            gid: rustix::process::getgid().as_raw(),
-            egid: rustix::process::getegid().as_raw(),
-            secure: false,
-        },
+        ids: credentials::after_exec(),
         random: [0; 16],
         stack_rlimit: rlimit,
     };

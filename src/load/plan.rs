@@ -329,7 +329,7 @@ fn place(
         })?;
     let mut segments = Vec::new();
     for (index, p) in img.loads() {
-        // ElfImage::parse checked p_vaddr + p_memsz <= TASK_SIZE and p_filesz <= p_memsz; the
+        // check_loadable checked p_vaddr + p_memsz <= TASK_SIZE and p_filesz <= p_memsz; the
         // bias keeps every address inside start..end.
         let vaddr = p.p_vaddr.wrapping_add(bias);
         let seg_start = page_down(vaddr);
@@ -450,12 +450,14 @@ pub fn plan_load(input: &LoadInput<'_>) -> Result<LoadPlan, LoadError> {
     plan_images(input, &program, interp_image.as_ref())
 }
 
-/// [`plan_load`] for images already parsed.
+/// [`plan_load`] for images already parsed (the checks the kernel makes after its point of
+/// no return are made here, in its order).
 pub fn plan_images(
     input: &LoadInput<'_>,
     program: &ElfImage,
     interpreter: Option<&ElfImage>,
 ) -> Result<LoadPlan, LoadError> {
+    super::elf::check_loadable(program, interpreter)?;
     let a = &input.addresses;
     let prog = place(
         program,

@@ -7,7 +7,7 @@
 //! to hand it (the kernel would pass /dev/fd/N; [`super::exec_memory`] refuses with ENOEXEC).
 
 use super::error::LoadError;
-use super::interpreter::{open_exec, ExecFile};
+use super::file::{open_exec, ExecFile};
 use crate::model::binfmt::script;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

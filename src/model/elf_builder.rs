@@ -214,15 +214,14 @@ mod tests {
                 .expect("phdrs");
             assert_eq!(h.e_entry, b.base + 120);
             assert_eq!(phdrs[0].p_filesz, bytes.len() as u64);
-            let low = elf::load_problem_of_file(
-                &h,
-                &phdrs,
-                false,
-                false,
-                65536,
-                false,
-                bytes.len() as u64,
-            );
+            let cx = elf::LoadContext {
+                is_interp: false,
+                has_interp: false,
+                mmap_min_addr: 65536,
+                may_map_low: false,
+                file_size: bytes.len() as u64,
+            };
+            let low = elf::load_problem(&h, &phdrs, &cx);
             assert_eq!(low, None);
         }
     }

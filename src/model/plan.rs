@@ -813,15 +813,14 @@ impl<'a> Evaluator<'a> {
         let min = self.fs.mmap_min_addr();
         let low_ok = self.plan.credentials_after.euid == 0;
         let has_interp = step.interpreter.is_some();
-        if let Some(p) = elf::load_problem_of_file(
-            &step.header,
-            &step.phdrs,
-            false,
+        let program = elf::LoadContext {
+            is_interp: false,
             has_interp,
-            min,
-            low_ok,
-            step.file_size,
-        ) {
+            mmap_min_addr: min,
+            may_map_low: low_ok,
+            file_size: step.file_size,
+        };
+        if let Some(p) = elf::load_problem(&step.header, &step.phdrs, &program) {
             return Err(killed(format!(
                 "{what} passes every check before the point of no return, then cannot be loaded: {p}"
             )));
@@ -831,15 +830,13 @@ impl<'a> Evaluator<'a> {
             quote(step.interpreter.as_deref().unwrap_or_default())
         );
         if let Some((ih, iphdrs)) = &step.interpreter_elf {
-            if let Some(p) = elf::load_problem_of_file(
-                ih,
-                iphdrs,
-                true,
-                true,
-                min,
-                low_ok,
-                step.interpreter_size,
-            ) {
+            let interp = elf::LoadContext {
+                is_interp: true,
+                has_interp: true,
+                file_size: step.interpreter_size,
+                ..program
+            };
+            if let Some(p) = elf::load_problem(ih, iphdrs, &interp) {
                 return Err(killed(format!(
                     "{interp_what} cannot be loaded after the point of no return: {p}"
                 )));
@@ -1336,7 +1333,14 @@ mod tests {
                     let h = elf::parse_header(&bytes, class);
                     let _ = elf::check_header(&h);
                     if let Some(p) = elf::parse_phdrs(&bytes, class, 3) {
-                        let _ = elf::load_problem(&h, &p, true, true, 65536, false);
+                        let cx = elf::LoadContext {
+                            is_interp: true,
+                            has_interp: true,
+                            mmap_min_addr: 65536,
+                            may_map_low: false,
+                            file_size: u64::MAX,
+                        };
+                        let _ = elf::load_problem(&h, &p, &cx);
                         let _ = elf::phdr_vaddr(&h, &p);
                     }
                 }

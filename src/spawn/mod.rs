@@ -14,17 +14,19 @@ pub(crate) mod plan;
 pub(crate) mod sandbox;
 pub(crate) mod spec;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorStage, Result};
 use crate::exec::{CStringArray, Envp};
 use crate::process::Child;
+use crate::quoting::quote;
 use crate::stdio::Stdio;
 use crate::step::{SpawnStep, StepContext, StepFailure};
-use crate::sys::child_sequence::Report;
+use crate::sys::child_sequence::{ChildPlan, Report};
 use crate::sys::clone::CloneRequest;
 use crate::sys::launch;
 use fds::FdPlan;
-use spec::Spec;
+use spec::{PreExecHooks, Spec};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 /// What a standard fd is when the Command does not say.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,36 +38,39 @@ pub(crate) enum StdioDefault {
 
 /// Spawns; `defaults` say what fds 0, 1 and 2 are where the request does not set them
 /// (`output` pipes stdout and stderr). Fds the request holds (`Stdio::Fd`, the fd map) are lent
-/// to the child, not consumed: the Command can spawn again, as std's can.
+/// to the child here; the caller closes them after a successful spawn (`Spec::give_away_fds`).
 pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     plan::validate(spec)?;
     let envp = plan::envp(spec);
     plan::exec_target(spec)?;
-    let spec = &*spec;
-    let target = &spec.target.as_ref().expect("exec_target set it").target;
+    // The closures are called through `&mut`; the rest of the spec is only read.
+    let mut hooks = std::mem::take(&mut spec.pre_exec);
+    let spawned = spawn_prepared(spec, defaults, envp, &mut hooks);
+    spec.pre_exec = hooks;
+    spawned
+}
 
-    // The fd plan: stdio first, then the extra mappings.
+fn spawn_prepared(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    envp: Envp,
+    hooks: &mut PreExecHooks,
+) -> Result<Child> {
+    let target = &spec.target.as_ref().expect("exec_target set it").target;
     let mut fds = FdPlan::default();
     let (mut sandbox, with_pty) = sandbox::PreparedSandbox::prepare(spec, &mut fds)?;
-    let parent_ends = if with_pty {
-        [None, None, None]
-    } else {
-        stdio_fds(spec, defaults, &mut fds)?
-    };
-    for (child_fd, fd) in &spec.fd_map {
-        if fds.sets(*child_fd) {
-            return Err(Error::invalid(
-                &spec.program_display(),
-                format!("fd map for child fd {child_fd}"),
-                "that child fd is already set",
-            ));
-        }
-        fds.lend(*child_fd, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
+    if sandbox.hops() && !hooks.0.is_empty() {
+        return Err(Error::invalid(
+            &spec.program,
+            "join_namespaces(pid)",
+            "a joined pid namespace needs the vfork-class spawn (the program is made by a \
+             second clone whose pid the parent reads from shared memory): pre_exec closures \
+             take the fork path, which cannot do that",
+        ));
     }
-    fds.finish(spec.keep_fds);
-
+    let parent_ends = fd_plan(spec, defaults, &mut fds, with_pty)?;
     let report = Report::default();
-    let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report);
+    let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, own_pid(spec));
     child_plan.sandbox = sandbox.plan(spec);
     // After a pid-namespace hop the parent is outside the program's namespace: getppid is 0.
     child_plan.check_parent &= !sandbox.hops();
@@ -80,8 +85,10 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
         vfork: !needs_release,
         cgroup_fd: cgroup.as_ref().map(|f| f.as_raw_fd()),
     };
-    let launch_once = |p: &mut crate::sys::child_sequence::ChildPlan| {
-        let launched = if needs_release {
+    let mut launch_once = |p: &mut ChildPlan| {
+        let launched = if !hooks.0.is_empty() {
+            launch::spawn_fork(p, &mut |/* in the forked child */| run_hooks(hooks))
+        } else if needs_release {
             launch::spawn_release(p, &req, &mut |pid| id_maps::write_id_maps(a, pid))
         } else {
             launch::spawn_vfork(p, &req)
@@ -105,11 +112,10 @@ pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Chil
     drop(fds); // closes the child's ends of pipes and /dev/null in the parent
     match launched {
         Ok(s) => {
-            let [stdin, stdout, stderr] = parent_ends;
             let child = Child::new(
                 s.pid,
                 s.pidfd,
-                [stdin, stdout, stderr],
+                parent_ends,
                 spec.kill_on_drop,
                 plan::leads_group(spec),
                 foreground(spec, s.pid),
@@ -125,6 +131,123 @@ fn foreground(spec: &Spec, pid: i32) -> Option<(i32, i32)> {
     let tty = spec.attrs.foreground_fd?;
     let pgrp = plan::process_group(spec).filter(|&g| g > 0).unwrap_or(pid);
     Some((tty, pgrp))
+}
+
+/// The pid a parent-death signal follows for a spawn: this process (asked only when needed).
+fn own_pid(spec: &Spec) -> i32 {
+    match spec.attrs.pdeathsig {
+        Some(_) => std::process::id() as i32,
+        None => 0,
+    }
+}
+
+/// The child's fd table: stdio first (unless a pty already took fds 0-2), then the extra
+/// mappings; returns the parent's ends of the stdio pipes.
+fn fd_plan(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    fds: &mut FdPlan,
+    stdio_taken: bool,
+) -> Result<[Option<OwnedFd>; 3]> {
+    let parent_ends = if stdio_taken {
+        [None, None, None]
+    } else {
+        stdio_fds(spec, defaults, fds)?
+    };
+    for (child_fd, fd) in &spec.fd_map {
+        if fds.sets(*child_fd) {
+            return Err(Error::invalid(
+                &spec.program,
+                format!("fd map for child fd {child_fd}"),
+                "that child fd is already set",
+            ));
+        }
+        fds.lend(*child_fd, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
+    }
+    fds.finish(spec.keep_fds);
+    Ok(parent_ends)
+}
+
+/// Runs the `pre_exec` closures in order; the first error's errno ends the spawn (EINVAL when
+/// the error has none, as std does). A panic must not unwind into the parent's code, which the
+/// forked child shares: it aborts the child (std's rule), whose death the spawn reports.
+fn run_hooks(hooks: &mut PreExecHooks) -> std::result::Result<(), i32> {
+    for hook in hooks.0.iter_mut() {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut *hook)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.raw_os_error().unwrap_or(libc::EINVAL)),
+            Err(_) => std::process::abort(),
+        }
+    }
+    Ok(())
+}
+
+/// `Command::exec`: prepares as for a spawn, then runs the child sequence, the `pre_exec`
+/// closures and the exec in this process. Returns only on failure.
+///
+/// What needs a parent side is refused: a pipe (there is no parent to hold its other end), new
+/// namespaces at clone and their id maps, a cgroup at clone (clone_namespaces, uid_map,
+/// gid_map, cgroup). The environment is passed as a snapshot taken under std's env lock, as
+/// std's exec holds that lock (the live environ could move under another thread's set_var).
+pub(crate) fn exec_in_place(spec: &mut Spec) -> Error {
+    if let Err(e) = plan::validate(spec) {
+        return e;
+    }
+    let a = &spec.attrs;
+    let refused = if spec.stdio.iter().any(|s| matches!(s, Some(Stdio::Piped))) {
+        Some((
+            "stdio",
+            "a pipe needs a parent to hold its other end; exec has none",
+        ))
+    } else if a.sandbox.pty.is_some() || a.sandbox.joins_pid_of_a_process() {
+        Some((
+            "attributes",
+            "a pty needs a parent to hold its primary side, and joining a pid namespace a \
+             second process to be the program; exec has neither",
+        ))
+    } else if a.clone_ns != 0 || a.cgroup.is_some() {
+        Some((
+            "attributes",
+            "clone_namespaces, uid_map, gid_map and cgroup act at a clone; exec makes none \
+             (unshare_namespaces works)",
+        ))
+    } else {
+        None
+    };
+    if let Some((what, why)) = refused {
+        return Error::invalid(&spec.program, format!("{what} for exec"), why);
+    }
+    let envp = match plan::envp(spec) {
+        Envp::Inherit => Envp::Explicit(CStringArray::from_env_snapshot()),
+        explicit => explicit,
+    };
+    if let Err(e) = plan::exec_target(spec) {
+        return e;
+    }
+    let mut hooks = std::mem::take(&mut spec.pre_exec);
+    let failure = exec_prepared(spec, envp, &mut hooks);
+    spec.pre_exec = hooks;
+    failure
+}
+
+fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
+    let target = &spec.target.as_ref().expect("exec_target set it").target;
+    let defaults = [StdioDefault::Inherit; 3];
+    let mut fds = FdPlan::default();
+    // A pty and a pid-namespace join were refused above: no stdio is taken, nothing hops.
+    let sandbox = match sandbox::PreparedSandbox::prepare(spec, &mut fds) {
+        Ok((sandbox, _)) => sandbox,
+        Err(e) => return e,
+    };
+    if let Err(e) = fd_plan(spec, defaults, &mut fds, false) {
+        return e;
+    }
+    let report = Report::default();
+    let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
+    let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, parent);
+    child_plan.sandbox = sandbox.plan(spec);
+    let f = launch::exec_in_place(&mut child_plan, &mut || run_hooks(hooks));
+    describe_failure(spec, f)
 }
 
 /// Opens what fds 0-2 need (pipes, /dev/null) and adds them to `fds`; returns the parent's
@@ -144,6 +267,16 @@ fn stdio_fds(
             Some(Stdio::Piped) => StdioDefault::Piped,
             Some(Stdio::Fd(fd)) => {
                 fds.lend(target, fd.as_raw_fd());
+                continue;
+            }
+            // This process's own fd 1 or 2, which stays open here (a swap of the two is
+            // handled by the fd plan's moves).
+            Some(Stdio::ParentStdout) => {
+                fds.lend(target, 1);
+                continue;
+            }
+            Some(Stdio::ParentStderr) => {
+                fds.lend(target, 2);
                 continue;
             }
         };
@@ -183,7 +316,7 @@ fn open_cgroup(spec: &Spec, dir: &std::path::Path) -> Result<std::fs::File> {
     }
     let what = if is_dir { "directory" } else { "path" };
     Err(Error::invalid(
-        &spec.program_display(),
+        &spec.program,
         format!("cgroup {}", dir.display()),
         format!(
             "this {what} is not a cgroup v2 directory (a directory of a cgroup2 filesystem, \
@@ -195,32 +328,26 @@ fn open_cgroup(spec: &Spec, dir: &std::path::Path) -> Result<std::fs::File> {
 /// A parent-side preparation that failed before the clone.
 fn parent_error(spec: &Spec, step: &'static str, action: String, e: std::io::Error) -> Error {
     let errno = e.raw_os_error().unwrap_or(libc::EIO);
-    Error::step(
-        &spec.program_display(),
-        ErrorKind::Parent,
-        step,
-        action,
-        errno,
-    )
+    Error::step(&spec.program, ErrorStage::Parent, step, action, errno)
 }
 
 /// Turns a reported failure into an error naming the step and what it was doing.
 fn describe_failure(spec: &Spec, f: StepFailure) -> Error {
-    let program = spec.program_display();
+    let program = quote(spec.program.as_bytes());
     let a = &spec.attrs;
     let cx = StepContext {
         program: &program,
-        cwd: spec.cwd.as_ref().map(|(p, _)| p.display().to_string()),
-        chroot: a.chroot.as_ref().map(|c| c.to_string_lossy().into_owned()),
+        cwd: spec.cwd.as_ref().map(|(_, c)| quote(c.as_bytes())),
+        chroot: a.chroot.as_ref().map(|c| quote(c.as_bytes())),
         groups: a.groups.as_deref(),
         namespace_names: crate::attr::namespace_names,
         rlimit_name: crate::attr::rlimit_name,
     };
     let (name, action) = f.step.describe(f.detail, &cx);
-    let kind = if f.step.is_parent_side() {
-        ErrorKind::Parent
+    let stage = if f.step.is_parent_side() {
+        ErrorStage::Parent
     } else {
-        ErrorKind::Child
+        ErrorStage::Child
     };
-    Error::step(&program, kind, name, action, f.errno)
+    Error::step(&spec.program, stage, name, action, f.errno)
 }

@@ -9,24 +9,39 @@
 use super::fds::FdPlan;
 use super::spec::{CachedTarget, Spec};
 use crate::attr::{self, sig_bit};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorStage};
 use crate::exec::{CStringArray, Candidates, Envp, ExecTarget, PathLookup, SearchRules};
 use crate::sys::child_sequence::{ChildPlan, Report, SandboxPlan};
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-/// Refuses bad input before anything is opened or cloned: what a builder method recorded, an
-/// empty program, and contradictory attributes.
+/// Refuses bad input before anything is opened or cloned: what a builder method recorded, fds
+/// an earlier spawn gave away, and contradictory attributes. (An empty program is not bad
+/// input: like execvp and std, it fails to execute with ENOENT, in `exec_target`.)
 pub(crate) fn validate(spec: &Spec) -> Result<(), Error> {
+    let refuse = |what: &str, why: &str| Err(Error::invalid(&spec.program, what, why));
     if let Some((what, why)) = &spec.invalid {
-        return Err(Error::invalid(&spec.program_display(), what, why));
+        return refuse(what, why);
     }
-    if spec.program.is_empty() {
-        return Err(Error::invalid("", "program name", "it is empty"));
+    if let Some(fd) = spec.given_away.first() {
+        return refuse(
+            &format!("child fd {fd}"),
+            "its fd was given to the child of an earlier spawn and closed in this process; \
+             set it again, or call retain_fds(true) before the first spawn to keep it",
+        );
     }
-    attr::validate(&spec.attrs, |fd| child_fd_is_open(spec, fd))
-        .map_err(|(what, why)| Error::invalid(&spec.program_display(), what, why))?;
+    let a = &spec.attrs;
+    if !spec.pre_exec.0.is_empty() && (a.clone_ns != 0 || a.cgroup.is_some()) {
+        return refuse(
+            "pre_exec",
+            "its closures run in a child made by fork(2), which cannot start in new namespaces \
+             or a cgroup (clone_namespaces, uid_map, gid_map, cgroup); use unshare_namespaces, \
+             or drop pre_exec for the built-in attributes",
+        );
+    }
+    attr::validate(a, |fd| child_fd_is_open(spec, fd))
+        .map_err(|(what, why)| Error::invalid(&spec.program, what, why))?;
     check_fd_limit(spec)
 }
 
@@ -53,7 +68,7 @@ fn check_fd_limit(spec: &Spec) -> Result<(), Error> {
         "inherited"
     };
     Err(Error::invalid(
-        &spec.program_display(),
+        &spec.program,
         format!("child fd {highest}"),
         format!(
             "it is not below the child's fd limit (RLIMIT_NOFILE soft limit {soft}, {whose}); \
@@ -143,9 +158,8 @@ pub(crate) fn exec_target(spec: &mut Spec) -> Result<&ExecTarget, Error> {
             }
         };
         let candidates = candidates.map_err(|errno| {
-            let program = spec.program_display();
-            let action = format!("execute {program:?}");
-            Error::step(&program, ErrorKind::Child, "exec", action, errno)
+            let action = format!("execute {}", crate::quoting::quote(name));
+            Error::step(&spec.program, ErrorStage::Child, "exec", action, errno)
         })?;
         let rules = match spec.lookup {
             PathLookup::Search(r) => r,
@@ -158,13 +172,16 @@ pub(crate) fn exec_target(spec: &mut Spec) -> Result<&ExecTarget, Error> {
 }
 
 /// Lowers a validated spec into the raw view the child sequence executes. `target` is the
-/// spec's exec target, `envp` its environment, `fds` its planned fd table.
+/// spec's exec target, `envp` its environment, `fds` its planned fd table. `parent_pid` is the
+/// process whose death the parent-death signal follows: this one for a spawn, our parent for
+/// `Command::exec`.
 pub(crate) fn child_plan<'a>(
     spec: &'a Spec,
     target: &'a ExecTarget,
     envp: &Envp,
     fds: &'a FdPlan,
     report: &'a Report,
+    parent_pid: i32,
 ) -> ChildPlan<'a> {
     let a = &spec.attrs;
     let cstr_or_null = |c: Option<&'a CString>| c.map_or(std::ptr::null(), |c| c.as_ptr());
@@ -203,11 +220,7 @@ pub(crate) fn child_plan<'a>(
         ambient_caps: a.ambient_caps,
         chdir: cstr_or_null(spec.cwd.as_ref().map(|(_, c)| c)),
         pdeathsig: a.pdeathsig.unwrap_or(0),
-        parent_pid: if a.pdeathsig.is_some() {
-            std::process::id() as i32
-        } else {
-            0
-        },
+        parent_pid,
         check_parent: a.clone_ns & libc::CLONE_NEWPID == 0,
         fds: &fds.actions,
         fd_scratch: &fds.scratch,
@@ -309,7 +322,7 @@ mod tests {
         let target = &spec.target.as_ref().unwrap().target;
         let fds = FdPlan::default();
         let report = Report::default();
-        let p = child_plan(spec, target, &envp, &fds, &report);
+        let p = child_plan(spec, target, &envp, &fds, &report, 1);
         assert_eq!(p.pgid, Some(0), "foreground implies a new group");
         assert_eq!(p.foreground_fd, 0);
         assert_eq!(p.umask, Some(0o27));

@@ -7,7 +7,7 @@ use super::spec::Spec;
 use crate::attr::join::JOIN_ORDER;
 use crate::attr::sandbox::Join;
 use crate::attr::{NamespaceTarget, Namespaces, Propagation, PtySize};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorStage};
 use crate::step::{SpawnStep, StepFailure};
 use crate::sys::child_sequence::{pidfd_setns_works, JoinFile, SandboxPlan};
 use crate::sys::launch::Spawned;
@@ -59,7 +59,7 @@ impl PreparedSandbox {
             Some(size) => {
                 if spec.stdio.iter().any(Option::is_some) {
                     return Err(Error::invalid(
-                        &spec.program_display(),
+                        &spec.program,
                         "pty",
                         "the pty is the child's stdin, stdout and stderr: do not set them too",
                     ));
@@ -67,8 +67,8 @@ impl PreparedSandbox {
                 let (primary, replica) = open_pty(size).map_err(|e| {
                     let errno = e.raw_os_error().unwrap_or(libc::EIO);
                     Error::step(
-                        &spec.program_display(),
-                        ErrorKind::Parent,
+                        &spec.program,
+                        ErrorStage::Parent,
                         "openpt",
                         "open a pseudo-terminal".to_string(),
                         errno,
@@ -160,11 +160,11 @@ impl PreparedSandbox {
 
     /// Opens the fds of one join request.
     fn open_join(&mut self, spec: &Spec, join: &Join) -> Result<(), Error> {
-        let program = spec.program_display();
-        let refuse = |why: String| Error::invalid(&program, "join_namespaces", why);
+        let program = spec.program.as_os_str();
+        let refuse = |why: String| Error::invalid(program, "join_namespaces", why);
         let io_error = |what: String, e: std::io::Error| {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
-            Error::step(&program, ErrorKind::Parent, "open", what, errno)
+            Error::step(program, ErrorStage::Parent, "open", what, errno)
         };
         let every_kind = join.kinds.bits() == Namespaces::ALL.bits();
         match &join.target {
@@ -238,11 +238,11 @@ impl PreparedSandbox {
                 let f = std::fs::File::open(path)
                     .map_err(|e| io_error(format!("open {}", path.display()), e))?;
                 let fd = self.keep(f.into());
-                self.push_file(&program, fd, join.kinds, &path.display().to_string())?;
+                self.push_file(program, fd, join.kinds, &path.display().to_string())?;
             }
             NamespaceTarget::FileFd(fd) => {
                 let raw = fd.as_raw_fd();
-                self.push_file(&program, raw, join.kinds, &format!("ns fd {raw}"))?;
+                self.push_file(program, raw, join.kinds, &format!("ns fd {raw}"))?;
             }
         }
         Ok(())
@@ -251,7 +251,7 @@ impl PreparedSandbox {
     /// Adds an ns file after checking its kind against the request.
     fn push_file(
         &mut self,
-        program: &str,
+        program: &std::ffi::OsStr,
         fd: RawFd,
         kinds: Namespaces,
         name: &str,

@@ -33,8 +33,8 @@
 //! | 13-14 | fds: the map (moves first), close-on-exec gaps | late: earlier steps may fail and report |
 //! | 15 | terminal: TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
 //! | 16 | restrictions: no_new_privs, PTRACE_TRACEME, landlock_restrict_self | as late as possible: affect only the exec; Landlock after every step that opens a path |
-//! | 17 | signal mask | the program's mask; until here the one the clone inherited |
-//! | 17a | seccomp filter | last: no step may be filtered (17's rt_sigprocmask included) |
+//! | 17 | signal mask | the program's mask, if it differs from the one the clone inherited |
+//! | 17a | seccomp filter | last (after `pre_exec` closures too): no step may be filtered |
 //! | 18 | exec | |
 //!
 //! Each phase is a small function returning `Result<(), StepFailure>`; the child runs on its own
@@ -120,8 +120,10 @@ pub struct ChildPlan<'a> {
     pub sig_ignore: u64,
     /// Reset ignored dispositions (inherited SIG_IGN) to SIG_DFL too, not only handlers.
     pub reset_ignored: bool,
-    /// The child's signal mask at exec.
-    pub sig_mask: u64,
+    /// The child's signal mask at exec; `None`: keep the mask the child started with (the
+    /// spawning thread's: no syscall). Where the parent blocks every signal around the clone,
+    /// `sys::launch` puts the mask it saved here.
+    pub sig_mask: Option<u64>,
     pub unshare_flags: i32,
     /// mount(2) propagation flags for / in a new mount namespace (MS_REC|MS_PRIVATE by
     /// default), or 0 to leave it as the copy inherited it.
@@ -263,7 +265,81 @@ unsafe extern "C" fn entry_in_joined_pid_namespace(arg: *mut libc::c_void) -> ! 
 
 /// Steps 3 to 18.
 fn run_from_session(p: &ChildPlan) -> StepFailure {
-    let prepared = join_session(p)
+    match from_session(p).and_then(|()| install_seccomp_filter(p)) {
+        Err(f) => f,
+        Ok(()) => exec(p),
+    }
+}
+
+/// The sequence in a forked child (`pre_exec`): memory is a copy, so a parent handler running
+/// here harms nothing and execve resets handled signals anyway; the user's hooks run after
+/// every step, right before the exec (std's order). The failure goes back through `report_fd`
+/// (a close-on-exec pipe: EOF tells the parent the exec happened).
+pub fn run_forked(p: &ChildPlan, report_fd: i32, hooks: &mut dyn FnMut() -> Result<(), i32>) -> ! {
+    let f = run_in_place(p, hooks);
+    let mut bytes = [0u8; REPORT_LEN];
+    bytes[..4].copy_from_slice(&(f.step as u32).to_ne_bytes());
+    bytes[4..8].copy_from_slice(&f.errno.to_ne_bytes());
+    bytes[8..].copy_from_slice(&f.detail.to_ne_bytes());
+    // SAFETY: writing from a live local buffer of REPORT_LEN bytes.
+    let _ = unsafe { raw::write(report_fd, bytes.as_ptr(), REPORT_LEN) };
+    raw::exit_group(127)
+}
+
+/// The sequence in the calling process (`Command::exec`), then `hooks`, then the exec. Returns
+/// only on failure, with the steps that ran left in effect (as with std's exec). Handled
+/// signals are left to execve, which resets them.
+pub fn run_in_place(p: &ChildPlan, hooks: &mut dyn FnMut() -> Result<(), i32>) -> StepFailure {
+    let prepared = prepare(p, true)
+        .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)))
+        .and_then(|()| install_seccomp_filter(p));
+    match prepared {
+        Err(f) => f,
+        Ok(()) => exec(p),
+    }
+}
+
+/// Bytes of a failure report on the fork path's pipe: step, errno, detail.
+pub const REPORT_LEN: usize = 16;
+
+/// Decodes a report written by [`run_forked`].
+pub fn decode_report(bytes: &[u8; REPORT_LEN]) -> StepFailure {
+    let word = |r: core::ops::Range<usize>| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&bytes[r]);
+        b
+    };
+    let mut detail = [0u8; 8];
+    detail.copy_from_slice(&bytes[8..]);
+    StepFailure {
+        step: Step::from_number(u32::from_ne_bytes(word(0..4))),
+        errno: i32::from_ne_bytes(word(4..8)),
+        detail: i64::from_ne_bytes(detail),
+    }
+}
+
+/// 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
+fn exec(p: &ChildPlan) -> StepFailure {
+    StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp))
+}
+
+/// Steps 1-17 in one process (the fork path, `Command::exec`): everything before the hooks,
+/// the seccomp filter and the exec. No pid-namespace hop here: the parent refuses to join a
+/// pid namespace on these paths, and this is the guard behind that refusal.
+fn prepare(p: &ChildPlan, handlers_cleared: bool) -> Result<(), StepFailure> {
+    reset_signal_dispositions(p, handlers_cleared)
+        .and_then(|()| wait_for_parent(p))
+        .and_then(|()| join_namespaces(p))
+        .and_then(|()| match p.sandbox.pid_hop {
+            Some(_) => Err(StepFailure::new(Step::PidNamespaceHop, libc::EINVAL)),
+            None => Ok(()),
+        })
+        .and_then(|()| from_session(p))
+}
+
+/// Steps 3 to 17.
+fn from_session(p: &ChildPlan) -> Result<(), StepFailure> {
+    join_session(p)
         .and_then(|()| enter_namespaces(p))
         .and_then(|()| set_limits(p))
         .and_then(|()| change_root(p))
@@ -277,12 +353,6 @@ fn run_from_session(p: &ChildPlan) -> StepFailure {
         .and_then(|()| set_terminal(p))
         .and_then(|()| restrict(p))
         .and_then(|()| set_signal_mask(p))
-        .and_then(|()| install_seccomp_filter(p));
-    match prepared {
-        Err(f) => f,
-        // 18. Exec: the prepared candidates in order (PATH search done as glibc does it).
-        Ok(()) => StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp)),
-    }
 }
 
 /// Turns a raw syscall result into "go on" or the failure of `step`.
@@ -642,11 +712,16 @@ fn restrict(p: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 /// Step 17: The signal mask the program starts with. Until here the child ran with the mask the
-/// clone inherited from the spawning thread: that thread's own mask, or every signal blocked where
-/// the parent blocks them around the clone (the clone(2) path, the release path, foreground).
+/// clone inherited from the spawning thread: that thread's own mask (then there is nothing to do
+/// unless the Command set one), or every signal blocked where the parent blocks them around the
+/// clone (the clone(2) path, the release path, foreground), and then `sig_mask` holds the mask
+/// the parent saved.
 fn set_signal_mask(p: &ChildPlan) -> Result<(), StepFailure> {
+    let Some(mask) = p.sig_mask else {
+        return Ok(());
+    };
     // SAFETY: a live local sigset.
-    let r = unsafe { raw::sigprocmask(libc::SIG_SETMASK, &p.sig_mask, core::ptr::null_mut()) };
+    let r = unsafe { raw::sigprocmask(libc::SIG_SETMASK, &mask, core::ptr::null_mut()) };
     check(Step::SignalMask, 0, r)
 }
 

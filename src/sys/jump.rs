@@ -1,13 +1,45 @@
 //! The userland loader's last steps: put the process state the kernel resets at exec back to
-//! its initial values, then jump to the new program with the registers an exec leaves.
+//! its initial values, then leave through a trampoline that removes what must go and starts
+//! the new program with the registers an exec leaves.
 //!
 //! What execve resets and we reset too: caught signal handlers go back to SIG_DFL (ignored ones
-//! stay ignored, the mask stays), the alternate signal stack is dropped, the fs base (TLS) is 0,
-//! every general register and xmm register is 0 (rdx = 0 means "no atexit function" to the
-//! C start-up code), rsp points at argc. In addition glibc's rseq registration is undone, so
-//! the new program's C library can register its own area (the kernel drops it with the old mm).
+//! stay ignored, the mask stays), the alternate signal stack is dropped, the robust futex list
+//! and the clear-child-tid address are forgotten, the fs base (TLS) is 0, every general
+//! register and xmm register is 0 (rdx = 0 means "no atexit function" to the C start-up code),
+//! rsp points at argc. In addition glibc's rseq registration is undone, so the new program's C
+//! library can register its own area (the kernel drops it with the old mm).
+//!
+//! Everything here is split as the loader is: what needs the C library or allocates
+//! ([`rseq_area`], [`Trampoline::reserve`] and [`Trampoline::write`]) runs while the load is
+//! planned; what runs at the point of no return ([`reset_signal_handlers`],
+//! [`disable_altstack`], [`forget_thread_addresses`], [`unregister_rseq`], [`Trampoline::enter`])
+//! only issues system calls on data prepared before, and allocates nothing.
+//!
+//! # The trampoline
+//!
+//! The loader's own code lives in the mappings the trampoline removes, so the trampoline is
+//! position-independent code copied into a page of its own, with its parameters after it. From
+//! there it unmaps the ranges it was given (in place: everything but the new program, its
+//! stack, the vDSO and vvar pages, and itself; alongside: the old executable's mappings, when
+//! /proc/PID/exe changes), makes the new program the process's executable
+//! (`PR_SET_MM_MAP` with an exe fd, which the kernel refuses while the old one is mapped),
+//! closes that fd, clears the fs base, zeroes the registers and starts the program.
+//!
+//! Its own page is the last thing to go, and code cannot unmap the page it runs in and go on.
+//! The kernel's vDSO can: built with `-fzero-call-used-regs` (CONFIG_ZERO_CALL_USED_REGS, as
+//! on this project's machine), its system call fallbacks end in `syscall`, then `xor`s that
+//! zero rcx, rdx, rsi, rdi and r11, then `ret`. The trampoline jumps there with rax = munmap,
+//! rdi/rsi = its own page, and the program's entry on the stack: the kernel unmaps the
+//! trampoline, the vDSO zeroes what the call left in registers and returns into the program
+//! (`crate::load::vdso::exit_sequence` finds and checks that sequence, byte by byte). Without
+//! one (another kernel build, vdso=0) the trampoline starts the program with its own `ret` and
+//! its page stays mapped: one page of code the program never uses.
 
+use super::mapping::{Region, Where, PAGE};
+use super::mm::MmMap;
+use crate::errno::Errno;
 use core::arch::asm;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// glibc's rseq signature on x86 (RSEQ_SIG), needed to unregister its area.
 const RSEQ_SIG: u32 = 0x5305_3053;
@@ -15,6 +47,8 @@ const RSEQ_SIG: u32 = 0x5305_3053;
 const RSEQ_FLAG_UNREGISTER: usize = 1;
 /// The length glibc registers at least (the original `struct rseq`).
 const RSEQ_AREA_MIN: u32 = 32;
+/// sizeof(struct robust_list_head), which set_robust_list insists on.
+const ROBUST_LIST_HEAD_BYTES: usize = 24;
 
 /// Resets every caught signal handler to SIG_DFL, as execve does (`flush_signal_handlers`).
 /// Ignored signals stay ignored, except SIGPIPE, which goes back to SIG_DFL: Rust's runtime
@@ -49,16 +83,39 @@ pub fn disable_altstack() {
         ss_size: 0,
     };
     // SAFETY: `ss` is a valid stack_t; no old value is requested.
-    unsafe { libc::sigaltstack(&ss, core::ptr::null_mut()) };
+    let _ = unsafe {
+        super::raw::syscall(
+            libc::SYS_sigaltstack,
+            [&ss as *const libc::stack_t as usize, 0, 0, 0, 0, 0],
+        )
+    };
 }
 
-/// Unregisters the calling thread's rseq area if glibc registered one (glibc 2.35 and later
-/// export `__rseq_offset` and `__rseq_size`). Returns whether an area was unregistered.
-///
-/// Without this the new program's C library gets EBUSY from rseq(2) and runs without it, and
-/// the kernel keeps writing to the old area. Must be called right before [`jump`]: after it the
-/// current C library's `sched_getcpu` falls back to the system call.
-pub fn unregister_rseq() -> bool {
+/// Forgets the addresses the C library gave the kernel in the old program's memory, as exec
+/// does (`exec_mm_release`): the robust futex list (`set_robust_list(NULL)`) and the word the
+/// kernel clears when the thread exits (`set_tid_address(NULL)`).
+pub fn forget_thread_addresses() {
+    // SAFETY: NULL pointers: the kernel stores them and never dereferences NULL.
+    unsafe {
+        let _ = super::raw::syscall(
+            libc::SYS_set_robust_list,
+            [0, ROBUST_LIST_HEAD_BYTES, 0, 0, 0, 0],
+        );
+        let _ = super::raw::syscall(libc::SYS_set_tid_address, [0, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// Where glibc registered the calling thread's rseq area, found before the point of no return
+/// (the lookup goes through the C library's dynamic linker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RseqArea {
+    addr: usize,
+    size: u32,
+}
+
+/// The calling thread's rseq area if glibc registered one (glibc 2.35 and later export
+/// `__rseq_offset` and `__rseq_size`; both are constant after start-up).
+pub fn rseq_area() -> Option<RseqArea> {
     // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names only looks symbols up.
     let (off, size) = unsafe {
         (
@@ -67,27 +124,38 @@ pub fn unregister_rseq() -> bool {
         )
     };
     if off.is_null() || size.is_null() {
-        return false;
+        return None;
     }
-    // SAFETY: glibc defines __rseq_offset as a ptrdiff_t and __rseq_size as an unsigned int,
-    // both constant after start-up.
+    // SAFETY: glibc defines __rseq_offset as a ptrdiff_t and __rseq_size as an unsigned int.
     let (off, size) = unsafe { (*(off as *const isize), *(size as *const u32)) };
     if size == 0 {
-        return false;
+        return None;
     }
     let tp: usize;
     // SAFETY: on x86_64 the first word of the TCB at fs:0 holds the thread pointer itself
     // (TLS variant II); reading it has no side effect.
     unsafe { asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags)) };
-    let area = tp.wrapping_add_signed(off);
-    for len in [size.max(RSEQ_AREA_MIN), RSEQ_AREA_MIN, size] {
+    Some(RseqArea {
+        addr: tp.wrapping_add_signed(off),
+        size,
+    })
+}
+
+/// Unregisters `area` (from [`rseq_area`]). Returns whether the kernel accepted.
+///
+/// Without this the new program's C library gets EBUSY from rseq(2) and runs without it, and
+/// the kernel keeps writing to the old area (in place: unmapped memory, a SIGSEGV at the first
+/// preemption). Must be called right before [`Trampoline::enter`]: after it the current C
+/// library's `sched_getcpu` falls back to the system call.
+pub fn unregister_rseq(area: &RseqArea) -> bool {
+    for len in [area.size.max(RSEQ_AREA_MIN), RSEQ_AREA_MIN, area.size] {
         // SAFETY: unregistering only compares the arguments with the registered ones; the
         // kernel then stops using the area.
         let r = unsafe {
             super::raw::syscall(
                 libc::SYS_rseq,
                 [
-                    area,
+                    area.addr,
                     len as usize,
                     RSEQ_FLAG_UNREGISTER,
                     RSEQ_SIG as usize,
@@ -103,119 +171,41 @@ pub fn unregister_rseq() -> bool {
     false
 }
 
-/// Starts the program whose initial stack has argc at `rsp` inside `stack`, at `entry`:
-/// [`jump`] after checking that `rsp` is 16-byte aligned with at least a page of `stack` below
-/// it. Never returns.
-///
-/// Safe for the reason `execve` is: nothing of the current program runs again on this thread,
-/// so no Rust invariant of it can be observed broken. The caller keeps the rest of that promise
-/// by being the only thread of the process (the loader checks before it maps anything).
-pub fn enter(stack: &super::mapping::Region, rsp: usize, entry: usize) -> ! {
-    let low = stack.addr().saturating_add(2 * super::mapping::PAGE);
-    let high = stack.addr().saturating_add(stack.len());
-    if rsp % 16 != 0 || rsp < low || rsp >= high {
-        // A loader bug, not bad input: the plan guarantees all three. Dying here beats
-        // jumping with a wild stack.
-        std::process::abort();
-    }
-    // SAFETY: rsp lies in the stack mapping with room below; the loader wrote the image there
-    // and mapped `entry`'s segment; see the function docs for why leaving Rust is sound.
-    unsafe { jump(rsp, entry) }
-}
-
-/// Switches to the new program: fs base 0, rsp = `rsp`, every other general register and
-/// xmm0-15 zero, then continues at `entry`. Never returns.
-///
-/// # Safety
-/// `rsp` points at argc of a complete initial stack image (argc, argv, envp, auxv, strings)
-/// inside a writable mapping with at least 8 free bytes below it; `entry` is the first
-/// instruction of a mapped, executable program (or its interpreter) ready to run. Nothing of
-/// the current program runs after this call on this thread.
-pub unsafe fn jump(rsp: usize, entry: usize) -> ! {
-    // SAFETY: the caller guarantees the stack image and the entry point. The sequence:
-    // arch_prctl(ARCH_SET_FS, 0) first (the syscall clobbers rcx and r11, zeroed after);
-    // then the new stack; the entry address is pushed so that `ret` can jump to it after
-    // every register that held it is zero, and `ret` pops it, leaving rsp at argc exactly.
-    unsafe {
-        asm!(
-            "mov eax, 158",        // SYS_arch_prctl
-            "mov edi, 0x1002",     // ARCH_SET_FS
-            "xor esi, esi",        // base 0, as after execve
-            "syscall",
-            "mov rsp, r12",
-            "push r13",
-            "xor eax, eax",
-            "xor ebx, ebx",
-            "xor ecx, ecx",
-            "xor edx, edx",        // rdx = 0: no function for the C start-up to atexit()
-            "xor esi, esi",
-            "xor edi, edi",
-            "xor ebp, ebp",        // rbp = 0 marks the outermost frame
-            "xor r8d, r8d",
-            "xor r9d, r9d",
-            "xor r10d, r10d",
-            "xor r11d, r11d",
-            "xor r12d, r12d",
-            "xor r13d, r13d",
-            "xor r14d, r14d",
-            "xor r15d, r15d",
-            "pxor xmm0, xmm0",
-            "pxor xmm1, xmm1",
-            "pxor xmm2, xmm2",
-            "pxor xmm3, xmm3",
-            "pxor xmm4, xmm4",
-            "pxor xmm5, xmm5",
-            "pxor xmm6, xmm6",
-            "pxor xmm7, xmm7",
-            "pxor xmm8, xmm8",
-            "pxor xmm9, xmm9",
-            "pxor xmm10, xmm10",
-            "pxor xmm11, xmm11",
-            "pxor xmm12, xmm12",
-            "pxor xmm13, xmm13",
-            "pxor xmm14, xmm14",
-            "pxor xmm15, xmm15",
-            "ret",
-            in("r12") rsp,
-            in("r13") entry,
-            options(noreturn)
-        );
-    }
-}
-
-// The trampoline that also replaces /proc/PID/exe. The kernel refuses a new exe file while
-// any mapping of the old one exists (EBUSY), and the loader's code runs from those mappings,
-// so this code is copied to a page of its own (see `enter_replacing_exe`) and, from there,
-// unmaps the old executable, sets the new one with PR_SET_MM_MAP (the form that needs
-// CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN; PR_SET_MM_EXE_FILE alone needs CAP_SYS_RESOURCE),
-// closes its fd and starts the program as `jump` does. Position-independent: the parameters
-// follow the code at `.Lexe_params`.
-//
-// Parameters (u64 each): [0] number of ranges to unmap, [8] the new exe fd, [16] rsp,
-// [24] entry, [32..136) a `struct prctl_mm_map` naming the fd, [136..] (address, length) pairs.
+// The trampoline (see the module docs). Position-independent: the parameters follow the code
+// at `.Lparams`, u64 each:
+//   [0] number of (address, length) ranges to unmap, from [168]
+//   [8] the exe fd for PR_SET_MM_MAP, or -1 to leave /proc/PID/exe alone
+//   [16] rsp at entry (the address of argc)
+//   [24] the entry point
+//   [32] the vDSO's exit sequence, or 0 to start the program with this page's own `ret`
+//   [40] rbp for the exit sequence (argc - 16 when it starts with `leave`, else 0)
+//   [48] this page's address, [56] its length (what the exit sequence unmaps)
+//   [64..168) a `struct prctl_mm_map` naming the exe fd
 core::arch::global_asm!(
-    ".pushsection .rodata.forkexec_exe_trampoline,\"a\",@progbits",
+    ".pushsection .rodata.forkexec_trampoline,\"a\",@progbits",
     ".balign 16",
-    ".globl forkexec_exe_trampoline",
-    ".hidden forkexec_exe_trampoline",
-    "forkexec_exe_trampoline:",
-    "lea r12, [rip + .Lexe_params]",
+    ".globl forkexec_trampoline",
+    ".hidden forkexec_trampoline",
+    "forkexec_trampoline:",
+    "lea r12, [rip + .Lparams]",
     "mov rbx, [r12]",
-    "lea r13, [r12 + 136]",
-    ".Lexe_unmap:",
+    "lea r13, [r12 + 168]",
+    ".Lunmap:",
     "test rbx, rbx",
-    "jz .Lexe_set",
+    "jz .Lexe",
     "mov rdi, [r13]",
     "mov rsi, [r13 + 8]",
     "mov eax, 11", // munmap
     "syscall",
     "add r13, 16",
     "dec rbx",
-    "jmp .Lexe_unmap",
-    ".Lexe_set:",
+    "jmp .Lunmap",
+    ".Lexe:",
+    "cmp qword ptr [r12 + 8], 0",
+    "jl .Lfs",
     "mov edi, 35", // PR_SET_MM
     "mov esi, 14", // PR_SET_MM_MAP
-    "lea rdx, [r12 + 32]",
+    "lea rdx, [r12 + 64]",
     "mov r10d, 104", // sizeof(struct prctl_mm_map)
     "xor r8d, r8d",
     "mov eax, 157", // prctl
@@ -223,19 +213,22 @@ core::arch::global_asm!(
     "mov rdi, [r12 + 8]",
     "mov eax, 3", // close
     "syscall",
-    "mov eax, 158", // arch_prctl(ARCH_SET_FS, 0)
+    ".Lfs:",
+    "mov eax, 158", // arch_prctl(ARCH_SET_FS, 0), as after execve
     "mov edi, 0x1002",
     "xor esi, esi",
     "syscall",
+    // The new stack, with the entry point below argc for the final `ret` to pop.
     "mov rsp, [r12 + 16]",
     "push qword ptr [r12 + 24]",
+    "mov rbp, [r12 + 40]",
+    // Every other register zero: the state execve leaves.
     "xor eax, eax",
     "xor ebx, ebx",
     "xor ecx, ecx",
-    "xor edx, edx",
+    "xor edx, edx", // rdx = 0: no function for the C start-up to atexit()
     "xor esi, esi",
     "xor edi, edi",
-    "xor ebp, ebp",
     "xor r8d, r8d",
     "xor r9d, r9d",
     "xor r10d, r10d",
@@ -260,114 +253,187 @@ core::arch::global_asm!(
     "pxor xmm13, xmm13",
     "pxor xmm14, xmm14",
     "pxor xmm15, xmm15",
+    "cmp qword ptr [rip + .Lparams + 32], 0",
+    "je .Lret",
+    // munmap(this page) from the vDSO, which zeroes rcx, rdx, rsi, rdi, r11 and returns.
+    "mov eax, 11",
+    "mov rdi, [rip + .Lparams + 48]",
+    "mov rsi, [rip + .Lparams + 56]",
+    "jmp qword ptr [rip + .Lparams + 32]",
+    ".Lret:",
     "ret",
     ".balign 8",
-    ".Lexe_params:",
-    ".globl forkexec_exe_trampoline_end",
-    ".hidden forkexec_exe_trampoline_end",
-    "forkexec_exe_trampoline_end:",
+    ".Lparams:",
+    ".globl forkexec_trampoline_end",
+    ".hidden forkexec_trampoline_end",
+    "forkexec_trampoline_end:",
     ".popsection",
 );
 
 extern "C" {
-    static forkexec_exe_trampoline: u8;
-    static forkexec_exe_trampoline_end: u8;
+    static forkexec_trampoline: u8;
+    static forkexec_trampoline_end: u8;
 }
 
-/// The most ranges of the old executable the trampoline unmaps.
-pub const MAX_EXE_RANGES: usize = 64;
+/// Bytes of parameters before the ranges (see the layout above the assembly).
+const PARAMS_HEADER: usize = 168;
+/// The trampoline's page (code, parameters and ranges fit in one).
+const TRAMPOLINE_BYTES: usize = PAGE;
 
-/// [`enter`], after making `exe_fd` the process's executable (/proc/PID/exe, which the C
-/// library reads for `$ORIGIN`): the mappings of the old executable (`old_exe`, address and
-/// length pairs) are unmapped first, from a copy of the trampoline in a page of its own, then
-/// `prctl(PR_SET_MM, PR_SET_MM_MAP)` with `map` naming `exe_fd` (CAP_CHECKPOINT_RESTORE or
-/// CAP_SYS_ADMIN), then `exe_fd` is closed. If the page cannot be made, the exe stays and the
-/// program starts anyway; if the prctl fails, the old executable is gone but nothing needs it.
-pub fn enter_replacing_exe(
-    stack: &super::mapping::Region,
-    rsp: usize,
-    entry: usize,
-    exe_fd: std::os::fd::OwnedFd,
-    old_exe: &[(usize, usize)],
-    map: &super::mm::MmMap,
-) -> ! {
-    use std::os::fd::IntoRawFd;
-    let low = stack.addr().saturating_add(2 * super::mapping::PAGE);
-    let high = stack.addr().saturating_add(stack.len());
-    if rsp % 16 != 0 || rsp < low || rsp >= high || old_exe.len() > MAX_EXE_RANGES {
-        std::process::abort();
-    }
-    // SAFETY: taking the addresses of the two labels of the global_asm block above; nothing
-    // is read through them here. (Safe without `unsafe` since Rust 1.82; kept for 1.80.)
+/// The trampoline's code, from this binary's read-only data.
+fn trampoline_code() -> &'static [u8] {
+    // SAFETY: taking the addresses of the two labels of the global_asm block above. (Safe
+    // without `unsafe` since Rust 1.82; kept for 1.80.)
     #[allow(unused_unsafe)]
-    let (code, end) = unsafe {
+    let (start, end) = unsafe {
         (
-            core::ptr::addr_of!(forkexec_exe_trampoline) as usize,
-            core::ptr::addr_of!(forkexec_exe_trampoline_end) as usize,
+            core::ptr::addr_of!(forkexec_trampoline) as usize,
+            core::ptr::addr_of!(forkexec_trampoline_end) as usize,
         )
     };
-    let code_len = end - code;
-    let fd = exe_fd.into_raw_fd();
-    let m = super::mm::MmMap {
-        exe_fd: fd as u32,
-        auxv: 0,
-        auxv_size: 0,
-        ..*map
-    };
-    let mut params: Vec<u64> = vec![old_exe.len() as u64, fd as u64, rsp as u64, entry as u64];
-    params.extend_from_slice(&[
-        m.start_code,
-        m.end_code,
-        m.start_data,
-        m.end_data,
-        m.start_brk,
-        m.brk,
-        m.start_stack,
-        m.arg_start,
-        m.arg_end,
-        m.env_start,
-        m.env_end,
-        m.auxv,
-        u64::from(m.auxv_size) | u64::from(m.exe_fd) << 32,
-    ]);
-    for &(a, l) in old_exe {
-        params.extend_from_slice(&[a as u64, l as u64]);
+    // SAFETY: start..end are the assembled bytes between the two labels, in a read-only
+    // section of this binary that lives as long as the process.
+    unsafe { core::slice::from_raw_parts(start as *const u8, end - start) }
+}
+
+/// The most ranges a trampoline unmaps.
+pub fn max_unmap_ranges() -> usize {
+    (TRAMPOLINE_BYTES - trampoline_code().len() - PARAMS_HEADER) / 16
+}
+
+/// A `syscall; [leave;] xor...; ret` sequence in the vDSO that zeroes every register the
+/// munmap call uses or clobbers (found by `crate::load::vdso::exit_sequence`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitSequence {
+    /// The address of its `syscall` instruction.
+    pub addr: usize,
+    /// Whether `leave` follows the `syscall` (rbp must then point at a zero word with the
+    /// return address above it).
+    pub leave: bool,
+}
+
+/// What the trampoline does, prepared before the point of no return.
+#[derive(Debug)]
+pub struct Handover<'a> {
+    /// Ranges to unmap, as (address, length).
+    pub unmap: &'a [(usize, usize)],
+    /// A new /proc/PID/exe: the open file and the layout to set with it.
+    pub exe: Option<(OwnedFd, MmMap)>,
+    /// rsp at entry: the address of argc, inside `stack`.
+    pub rsp: usize,
+    /// The first instruction of the new program (or its interpreter).
+    pub entry: usize,
+    /// The vDSO sequence that unmaps the trampoline's page; None keeps the page.
+    pub exit: Option<ExitSequence>,
+}
+
+/// The trampoline in a page of its own: reserved, then written, then entered.
+#[derive(Debug)]
+pub struct Trampoline {
+    page: Region,
+    exe: Option<OwnedFd>,
+    written: bool,
+}
+
+impl Trampoline {
+    /// Reserves the trampoline's page (its address is needed to decide what to unmap).
+    pub fn reserve() -> Result<Trampoline, Errno> {
+        Ok(Trampoline {
+            page: Region::reserve(Where::Anywhere { align: PAGE }, TRAMPOLINE_BYTES)?,
+            exe: None,
+            written: false,
+        })
     }
-    let total = code_len + params.len() * 8;
-    // SAFETY: a new private anonymous mapping at an address of the kernel's choice.
-    let page = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            total,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if page == libc::MAP_FAILED {
-        enter(stack, rsp, entry)
+
+    /// The page, as (address, length).
+    pub fn range(&self) -> (usize, usize) {
+        (self.page.addr(), self.page.len())
     }
-    // SAFETY: `page` has `total` writable bytes; the code bytes are the trampoline's
-    // (code..end lies in this binary's read-only data), the parameters follow them where the
-    // code's rip-relative `.Lexe_params` points.
-    unsafe {
-        core::ptr::copy_nonoverlapping(code as *const u8, page as *mut u8, code_len);
-        core::ptr::copy_nonoverlapping(
-            params.as_ptr() as *const u8,
-            (page as *mut u8).add(code_len),
-            params.len() * 8,
-        );
+
+    /// Copies the code and `h`'s parameters into the page and makes it executable (read +
+    /// execute, never writable and executable at once). EINVAL when `h.rsp` is not a 16-byte
+    /// aligned address inside `stack` with a page below it, or there are more ranges than
+    /// [`max_unmap_ranges`].
+    pub fn write(&mut self, h: Handover<'_>, stack: &Region) -> Result<(), Errno> {
+        let low = stack.addr().saturating_add(PAGE + 16);
+        let high = stack.addr().saturating_add(stack.len());
+        if h.rsp % 16 != 0 || h.rsp < low || h.rsp >= high || h.unmap.len() > max_unmap_ranges() {
+            return Err(Errno(libc::EINVAL));
+        }
+        let (page, page_len) = self.range();
+        let exe_fd = h
+            .exe
+            .as_ref()
+            .map_or(-1, |(fd, _)| i64::from(fd.as_raw_fd()));
+        let rbp = match h.exit {
+            Some(ExitSequence { leave: true, .. }) => h.rsp - 16,
+            _ => 0,
+        };
+        let mut words: Vec<u64> = vec![
+            h.unmap.len() as u64,
+            exe_fd as u64,
+            h.rsp as u64,
+            h.entry as u64,
+            h.exit.map_or(0, |e| e.addr as u64),
+            rbp as u64,
+            page as u64,
+            page_len as u64,
+        ];
+        let m = match &h.exe {
+            Some((fd, map)) => MmMap {
+                exe_fd: fd.as_raw_fd() as u32,
+                auxv: 0,
+                auxv_size: 0,
+                ..*map
+            },
+            None => MmMap::default(),
+        };
+        words.extend_from_slice(&[
+            m.start_code,
+            m.end_code,
+            m.start_data,
+            m.end_data,
+            m.start_brk,
+            m.brk,
+            m.start_stack,
+            m.arg_start,
+            m.arg_end,
+            m.env_start,
+            m.env_end,
+            m.auxv,
+            u64::from(m.auxv_size) | u64::from(m.exe_fd) << 32,
+        ]);
+        debug_assert_eq!(words.len() * 8, PARAMS_HEADER);
+        for &(a, l) in h.unmap {
+            words.extend_from_slice(&[a as u64, l as u64]);
+        }
+        let code = trampoline_code();
+        let mut bytes = code.to_vec();
+        bytes.extend(words.iter().flat_map(|w| w.to_ne_bytes()));
+        self.page
+            .fill(0, page_len, 0, &bytes, libc::PROT_READ | libc::PROT_EXEC)?;
+        self.exe = h.exe.map(|(fd, _)| fd);
+        self.written = true;
+        Ok(())
     }
-    // SAFETY: the page is ours; it becomes read + execute.
-    if unsafe { libc::mprotect(page, total, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
-        enter(stack, rsp, entry)
-    }
-    // SAFETY: the copied trampoline unmaps only the old executable's ranges (none of them
-    // holds the trampoline page, the new program or its stack, which the caller made apart
-    // from it), then starts the program as `jump` does: rsp is checked above, the caller
-    // mapped `entry`. Leaving Rust is sound for the reasons given on `enter`.
-    unsafe {
-        asm!("jmp {}", in(reg) page as usize, options(noreturn));
+
+    /// Jumps into the written trampoline. Never returns; allocates nothing.
+    ///
+    /// Safe for the reason `execve` is: nothing of the current program runs again on this
+    /// thread, so no Rust invariant of it can be observed broken. The caller keeps the rest of
+    /// that promise by being the only thread of the process (the loader checks before it maps
+    /// anything) and by having written the new program and its stack where the handover said.
+    pub fn enter(&self) -> ! {
+        if !self.written {
+            // A loader bug: the page holds no code. Dying here beats jumping into it.
+            std::process::abort();
+        }
+        // SAFETY: the page holds the trampoline and its checked parameters (`write`); it
+        // unmaps only ranges the loader chose to drop, none of which holds the trampoline, the
+        // new program, its stack or the vDSO, then starts the program; see above for why
+        // leaving Rust is sound.
+        unsafe {
+            asm!("jmp {}", in(reg) self.page.addr(), options(noreturn));
+        }
     }
 }

@@ -142,18 +142,6 @@ impl Region {
         data: &[u8],
         prot: i32,
     ) -> Result<(), Errno> {
-        self.fill_with(offset, len, at, data, prot, 0)
-    }
-
-    fn fill_with(
-        &self,
-        offset: usize,
-        len: usize,
-        at: usize,
-        data: &[u8],
-        prot: i32,
-        extra_flags: i32,
-    ) -> Result<(), Errno> {
         if len == 0 {
             return Ok(());
         }
@@ -169,7 +157,7 @@ impl Region {
                 start as *mut libc::c_void,
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | extra_flags,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
                 -1,
                 0,
             )
@@ -186,6 +174,55 @@ impl Region {
             };
         }
         self.protect(offset, len, prot)
+    }
+
+    /// Maps a stack at `offset..offset+len` of the region as the kernel maps the initial
+    /// stack: fresh zeroed pages, read-write (plus `extra_prot`, PROT_EXEC for a program that
+    /// asks for an executable stack), growing down on demand up to RLIMIT_STACK
+    /// (`MAP_GROWSDOWN`); `image` is copied to its highest bytes.
+    ///
+    /// The stack can grow only into free address space: the part of the region below it
+    /// stays reserved until [`Region::keep`] gives it back as a hole.
+    pub fn map_stack(
+        &self,
+        offset: usize,
+        len: usize,
+        image: &[u8],
+        extra_prot: i32,
+    ) -> Result<(), Errno> {
+        let start = self.check(offset, len)?;
+        if image.len() > len {
+            return Err(Errno(libc::EINVAL));
+        }
+        // SAFETY: start..start+len lies inside this region, which we reserved and own; MAP_FIXED
+        // replaces only our own pages.
+        let p = unsafe {
+            libc::mmap(
+                start as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE | extra_prot,
+                libc::MAP_PRIVATE
+                    | libc::MAP_ANONYMOUS
+                    | libc::MAP_FIXED
+                    | libc::MAP_GROWSDOWN
+                    | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(last_errno());
+        }
+        // SAFETY: the destination (the last image.len() bytes of the pages just mapped
+        // read-write) is new memory overlapping no Rust object; `image` lives elsewhere.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                image.as_ptr(),
+                (start + len - image.len()) as *mut u8,
+                image.len(),
+            )
+        };
+        Ok(())
     }
 
     /// Maps `len` bytes of the open file `fd` from `file_offset` at `offset` of the region,

@@ -1,8 +1,9 @@
 //! `prctl(PR_SET_MM, PR_SET_MM_MAP)`: tells the kernel where the new program's code, data,
 //! heap, stack, arguments, environment and auxv are, as execve records them. Afterwards brk()
 //! grows the new program's heap, and /proc/PID/cmdline, environ, auxv and stat show the new
-//! program. Needs no privilege (only replacing /proc/PID/exe would, and it is left alone);
-//! needs a kernel with CONFIG_CHECKPOINT_RESTORE.
+//! program. Needs no privilege (only replacing /proc/PID/exe would: the loader's trampoline
+//! does that, `super::jump`); needs a kernel with CONFIG_CHECKPOINT_RESTORE. A raw system
+//! call: it runs at the loader's point of no return, where nothing may allocate.
 
 /// The kernel's `struct prctl_mm_map`.
 #[repr(C)]
@@ -60,20 +61,17 @@ pub fn set_mm_map(map: &MmMap, auxv: Option<&[u64]>) -> Result<(), crate::Errno>
     // SAFETY: `m` is a valid prctl_mm_map on our stack, and `auxv` (when set) points at
     // `auxv_size` readable bytes; the kernel only reads them.
     let r = unsafe {
-        libc::prctl(
-            libc::PR_SET_MM,
-            libc::PR_SET_MM_MAP as libc::c_ulong,
-            &m as *const MmMap as libc::c_ulong,
-            core::mem::size_of::<MmMap>() as libc::c_ulong,
-            0 as libc::c_ulong,
+        super::raw::syscall(
+            libc::SYS_prctl,
+            [
+                libc::PR_SET_MM as usize,
+                libc::PR_SET_MM_MAP as usize,
+                &m as *const MmMap as usize,
+                core::mem::size_of::<MmMap>(),
+                0,
+                0,
+            ],
         )
     };
-    if r != 0 {
-        return Err(crate::Errno(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EINVAL),
-        ));
-    }
-    Ok(())
+    r.map(|_| ()).map_err(crate::Errno)
 }

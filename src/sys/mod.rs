@@ -15,7 +15,9 @@
 //! - [`signals`]: sending any signal number through a pidfd or to a group;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
 //! - [`terminal`]: taking the terminal back after a foreground child;
-//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP).
+//! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);
+//! - [`unsafe_api`]: the crate's public `unsafe` functions (`Stdio::from_raw_fd`,
+//!   `Command::pre_exec`), thin declarations over safe code elsewhere.
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -34,3 +36,4 @@ pub mod raw;
 pub mod signals;
 pub mod stack;
 pub mod terminal;
+mod unsafe_api;

@@ -205,7 +205,7 @@ pub unsafe fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> SysResu
 
 /// The kernel's `struct sigaction` layout for rt_sigaction on x86_64 and aarch64.
 #[repr(C)]
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 pub struct KernelSigaction {
     pub handler: usize,
     pub flags: u64,
@@ -405,6 +405,16 @@ pub unsafe fn mount(
 pub unsafe fn read(fd: c_int, buf: *mut u8, len: usize) -> SysResult {
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_read, fd, buf, len) }
+}
+
+/// `write(fd, buf, len)`.
+///
+/// # Safety
+/// `buf` is valid for `len` bytes of reads.
+#[inline]
+pub unsafe fn write(fd: c_int, buf: *const u8, len: usize) -> SysResult {
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_write, fd, buf, len) }
 }
 
 /// `kill(pid, sig)`.

@@ -135,7 +135,12 @@ pub enum ElfReject {
     /// No handler on this kernel runs this e_machine (ENOEXEC).
     BadMachine(u16),
     /// e_phentsize is not the size of one program header (ENOEXEC).
-    BadPhentsize { found: u16, want: u16 },
+    BadPhentsize {
+        /// The header's e_phentsize.
+        found: u16,
+        /// The size of one program header of this class.
+        want: u16,
+    },
     /// e_phnum is 0 or the table is over 64 KiB (ENOEXEC).
     BadPhnum(u16),
     /// The program header table lies (partly) past the end of the file (ENOEXEC).
@@ -374,43 +379,35 @@ pub fn phdr_vaddr(h: &ElfHeader, phdrs: &[ProgramHeader]) -> u64 {
     addr
 }
 
+/// How the kernel maps a file, for [`load_problem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadContext {
+    /// The file is a PT_INTERP (`load_elf_interp`'s rules) rather than the program.
+    pub is_interp: bool,
+    /// The program has a PT_INTERP.
+    pub has_interp: bool,
+    /// /proc/sys/vm/mmap_min_addr.
+    pub mmap_min_addr: u64,
+    /// Mappings below `mmap_min_addr` are allowed (CAP_SYS_RAWIO).
+    pub may_map_low: bool,
+    /// The file's size; `u64::MAX` takes it to hold every byte its segments name.
+    pub file_size: u64,
+}
+
 /// What the kernel will do wrong after the point of no return, where every failure becomes a
-/// SIGSEGV: the checks of the mapping loop and the entry point. `is_interp` selects
-/// `load_elf_interp`'s rules; `may_map_low` is whether mappings below mmap_min_addr are
-/// allowed (CAP_SYS_RAWIO). Returns one sentence on the first problem found. The file is taken
-/// to hold every byte its segments name; [`load_problem_of_file`] also judges a truncated one.
-pub fn load_problem(
-    h: &ElfHeader,
-    phdrs: &[ProgramHeader],
-    is_interp: bool,
-    has_interp: bool,
-    mmap_min_addr: u64,
-    may_map_low: bool,
-) -> Option<String> {
-    load_problem_of_file(
-        h,
-        phdrs,
+/// SIGSEGV: the checks of the mapping loop and the entry point, and (for a file shorter than
+/// its segments) a writable segment with bss whose last file page lies past the end of the
+/// file, which cannot be zero-filled. Each PT_LOAD is checked in the kernel's order
+/// (`elf_load`: the mapping, the zero-fill of its last page; then the size checks). Returns
+/// one sentence on the first problem found.
+pub fn load_problem(h: &ElfHeader, phdrs: &[ProgramHeader], cx: &LoadContext) -> Option<String> {
+    let LoadContext {
         is_interp,
         has_interp,
         mmap_min_addr,
         may_map_low,
-        u64::MAX,
-    )
-}
-
-/// [`load_problem`] for a file of `file_size` bytes: a writable segment with bss whose last
-/// file page lies past the end of the file cannot be zero-filled. Each PT_LOAD is checked in the
-/// kernel's order (`elf_load`: the mapping, the zero-fill of its last page; then the size
-/// checks).
-pub fn load_problem_of_file(
-    h: &ElfHeader,
-    phdrs: &[ProgramHeader],
-    is_interp: bool,
-    has_interp: bool,
-    mmap_min_addr: u64,
-    may_map_low: bool,
-    file_size: u64,
-) -> Option<String> {
+        file_size,
+    } = *cx;
     let task = h.class.task_size();
     if is_interp && h.e_type != ET_EXEC && h.e_type != ET_DYN {
         return Some(format!(
@@ -690,14 +687,19 @@ mod tests {
             p_memsz: 0x80,
             p_align: 0x1000,
         };
-        assert!(
-            load_problem(&h, std::slice::from_ref(&load), false, false, 65536, false).is_some()
-        );
+        let cx = LoadContext {
+            is_interp: false,
+            has_interp: false,
+            mmap_min_addr: 65536,
+            may_map_low: false,
+            file_size: u64::MAX,
+        };
+        assert!(load_problem(&h, std::slice::from_ref(&load), &cx).is_some());
         let ok = ProgramHeader {
             p_memsz: 0x100,
             ..load
         };
-        assert!(load_problem(&h, &[ok], false, false, 65536, false).is_none());
+        assert!(load_problem(&h, &[ok], &cx).is_none());
         // Writable with bss: fine while the file has the page where the bss starts, killed
         // once the file is cut before that page.
         let data = ProgramHeader {
@@ -709,16 +711,11 @@ mod tests {
         assert_eq!(unfillable_bss_page(&data, 0x1100), None);
         assert_eq!(unfillable_bss_page(&data, 0x1001), None);
         assert_eq!(unfillable_bss_page(&data, 0x1000), Some(0x1000));
-        assert!(load_problem_of_file(
-            &h,
-            std::slice::from_ref(&data),
-            false,
-            false,
-            65536,
-            false,
-            0x1000
-        )
-        .is_some());
+        let cut = LoadContext {
+            file_size: 0x1000,
+            ..cx
+        };
+        assert!(load_problem(&h, std::slice::from_ref(&data), &cut).is_some());
         // Read-only: the kernel ignores the failed zero-fill.
         let ro = ProgramHeader {
             p_flags: PF_X,

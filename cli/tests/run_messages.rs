@@ -1,0 +1,46 @@
+//! `forkexec run`'s error messages name the program and paths byte for byte: bytes that are
+//! not UTF-8 are escaped (`\xff`), as `explain` shows them, never replaced by U+FFFD (which
+//! would make two different names print the same).
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::process::Command;
+
+fn run_stderr(args: &[&OsStr]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_forkexec"))
+        .arg("run")
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().expect("forkexec exits normally");
+    (
+        code,
+        String::from_utf8(out.stderr).expect("messages are UTF-8"),
+    )
+}
+
+#[test]
+fn names_that_are_not_utf8_are_escaped_not_replaced() {
+    let program = OsStr::from_bytes(b"/forkexec-nope-\xff\xfe");
+    let (code, err) = run_stderr(&[OsStr::new("--"), program]);
+    assert_eq!(code, 127, "{err}");
+    assert_eq!(
+        err,
+        "forkexec: failed to execute \"/forkexec-nope-\\xff\\xfe\": No such file or directory \
+         (ENOENT)\n"
+    );
+
+    let dir = OsStr::from_bytes(b"/forkexec-no-dir-\xe9");
+    let (code, err) = run_stderr(&[
+        OsStr::new("--dir"),
+        dir,
+        OsStr::new("--"),
+        OsStr::new("true"),
+    ]);
+    assert_eq!(code, 126, "{err}");
+    assert!(
+        err.contains("chdir to \"/forkexec-no-dir-\\xe9\" for \"true\""),
+        "{err}"
+    );
+    assert!(!err.contains('\u{fffd}'), "{err}");
+}

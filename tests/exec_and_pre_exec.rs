@@ -1,0 +1,128 @@
+//! `Command::exec` (the sequence run in this process) and `pre_exec` (the fork path): what they
+//! refuse, what a failure leaves behind, and where an error says it happened. (std's own tests
+//! of both run in `tests/std_ui_process.rs`: command-exec, command-pre-exec.)
+
+use forkexec::{Command, ErrorStage, Stdio};
+use std::io;
+
+/// A field of /proc/self/status as a bit set (SigIgn, SigBlk...).
+fn own_signal_field(name: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
+#[test]
+fn a_failed_exec_gives_back_sigpipe_and_the_mask() {
+    // The sequence sets SIGPIPE to its default for the program; if the exec then fails, this
+    // process must not be left dying at its next write to a closed pipe (std leaves it so).
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    assert_ne!(
+        own_signal_field("SigIgn:") & sigpipe,
+        0,
+        "Rust ignores SIGPIPE"
+    );
+    let mask_before = own_signal_field("SigBlk:");
+    let err = Command::new("/forkexec/no/such/program")
+        .signal_mask("USR2")
+        .exec();
+    assert_eq!(err.step_name(), "exec", "{err}");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    assert_ne!(
+        own_signal_field("SigIgn:") & sigpipe,
+        0,
+        "SIGPIPE left at default"
+    );
+    assert_eq!(
+        own_signal_field("SigBlk:"),
+        mask_before,
+        "mask not restored"
+    );
+}
+
+#[test]
+fn exec_refuses_what_needs_a_parent_before_changing_anything() {
+    let cwd = std::env::current_dir().unwrap();
+    let err = Command::new("true")
+        .stdout(Stdio::piped())
+        .current_dir("/")
+        .exec();
+    assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
+    assert!(err.to_string().contains("a pipe needs a parent"), "{err}");
+    let err = Command::new("true")
+        .clone_namespaces("user")
+        .current_dir("/")
+        .exec();
+    assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
+    assert!(err.to_string().contains("clone_namespaces"), "{err}");
+    assert_eq!(
+        std::env::current_dir().unwrap(),
+        cwd,
+        "a refusal changed the cwd"
+    );
+}
+
+#[test]
+fn pre_exec_errors_name_their_step_and_keep_the_errno() {
+    let mut cmd = Command::new("true");
+    // SAFETY: the closure only returns an error.
+    unsafe { cmd.pre_exec(|| Err(io::Error::from_raw_os_error(libc::EXDEV))) };
+    let err = cmd.spawn().unwrap_err();
+    assert_eq!(err.step_name(), "pre_exec", "{err}");
+    assert_eq!(err.stage(), ErrorStage::Child);
+    assert_eq!(err.raw_os_error(), Some(libc::EXDEV));
+    assert_eq!(
+        err.to_string(),
+        "failed to run a pre_exec closure for \"true\": Invalid cross-device link (EXDEV)"
+    );
+    // An error without an errno is EINVAL, as std reports it.
+    let mut cmd = Command::new("true");
+    // SAFETY: as above.
+    unsafe { cmd.pre_exec(|| Err(io::Error::other("no errno"))) };
+    assert_eq!(cmd.spawn().unwrap_err().raw_os_error(), Some(libc::EINVAL));
+    // A step of the sequence still fails at its own step on the fork path.
+    let mut cmd = Command::new("true");
+    cmd.current_dir("/forkexec-nope");
+    // SAFETY: the closure does nothing.
+    unsafe { cmd.pre_exec(|| Ok(())) };
+    assert_eq!(cmd.spawn().unwrap_err().step_name(), "chdir");
+}
+
+#[test]
+fn pre_exec_runs_after_every_attribute() {
+    // The closure sees the child as the program will (std's order): its own group, fd 0 at
+    // /dev/null, working directory "/". A mismatch fails the spawn with an errno naming it.
+    let mut cmd = Command::new("true");
+    cmd.process_group(0).stdin(Stdio::null()).current_dir("/");
+    // SAFETY: the closure makes async-signal-safe calls only (getpid, getpgid, getcwd, fstat).
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::getpgid(0) != libc::getpid() {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            let mut buf = [0u8; 8];
+            let p = libc::getcwd(buf.as_mut_ptr().cast(), buf.len());
+            if p.is_null() || buf[..2] != *b"/\0" {
+                return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+            }
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(0, &mut st) != 0 || st.st_mode & libc::S_IFMT != libc::S_IFCHR {
+                return Err(io::Error::from_raw_os_error(libc::EBADF));
+            }
+            Ok(())
+        });
+    }
+    let status = cmd.status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn pre_exec_refuses_what_needs_a_clone() {
+    let mut cmd = Command::new("true");
+    cmd.clone_namespaces("user");
+    // SAFETY: the closure does nothing.
+    unsafe { cmd.pre_exec(|| Ok(())) };
+    let err = cmd.spawn().unwrap_err();
+    assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
+    assert!(err.to_string().contains("fork(2)"), "{err}");
+}
