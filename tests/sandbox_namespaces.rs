@@ -184,9 +184,10 @@ fn mount_proc_shows_only_the_new_pid_namespace() {
     assert!(n > 1, "the machine's /proc lists more than one process");
 }
 
-/// The proc mounts this process sees (mount points of type proc in its mountinfo).
+/// The proc mounts this thread sees (mount points of type proc in its mountinfo; the thread's:
+/// a helper unshares its mount namespace on the test's thread only).
 fn proc_mounts() -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
+    std::fs::read_to_string("/proc/thread-self/mountinfo")
         .unwrap()
         .lines()
         .filter(|l| l.contains(" - proc "))
@@ -332,4 +333,63 @@ fn without_pidfd_setns_the_ns_files_are_joined_instead() {
         run.stderr
     );
     t.kill().unwrap();
+}
+
+/// Where / is shared, a copy made with `shared` or `slave` propagation would carry a /proc
+/// mounted on it back to the parent namespace, unless the inherited /proc is made private
+/// first (unshare's rule). A helper process makes its own mount namespace with a shared / so
+/// that the case is real on any machine, spawns, and looks at its own mounts.
+#[test]
+fn with_a_shared_root_the_fresh_proc_stays_in_the_child() {
+    const NAME: &str = "shared-root";
+    if support::helper_mode(NAME) {
+        // SAFETY: unshare and mount with constant arguments; they change only this helper.
+        unsafe {
+            assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0);
+            let none = c"none".as_ptr();
+            let flags = libc::MS_REC | libc::MS_SHARED;
+            assert_eq!(
+                libc::mount(none, c"/".as_ptr(), none, flags, std::ptr::null()),
+                0
+            );
+        }
+        let before = proc_mounts();
+        assert!(
+            std::fs::read_to_string("/proc/thread-self/mountinfo")
+                .unwrap()
+                .lines()
+                .any(|l| l.split(' ').nth(4) == Some("/") && l.contains("shared:")),
+            "the helper's / must be shared"
+        );
+        for propagation in ["shared", "slave", "unchanged"] {
+            probe(
+                Command::new("true")
+                    .clone_namespaces("pid,mount")
+                    .mount_proc(true)
+                    .propagation(propagation),
+            );
+            assert_eq!(
+                proc_mounts(),
+                before,
+                "{propagation}: the new /proc leaked out"
+            );
+        }
+        println!("checked");
+        return;
+    }
+    if !is_root() {
+        return skip("mount namespaces and proc mounts without a user namespace need root");
+    }
+    let run = support::run_helper(
+        "with_a_shared_root_the_fresh_proc_stays_in_the_child",
+        NAME,
+        &[],
+        std::time::Duration::from_secs(60),
+    );
+    assert!(
+        run.success && run.stdout.contains("checked"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 }
