@@ -72,6 +72,16 @@ fn needs_a_new_process(a: &RunArgs) -> Option<(&'static str, &'static str)> {
             "the maps are written from outside, for a namespace made at a clone",
         ),
         (
+            a.sandbox.timeout().is_some(),
+            "--timeout",
+            "forkexec stops its child at the timeout; here forkexec becomes the program",
+        ),
+        (
+            a.sandbox.wants_pty(),
+            "--pty",
+            "forkexec relays a child's pseudo-terminal; here there is no one left to relay it",
+        ),
+        (
             pid_namespace,
             "a new pid namespace",
             "it would hold the program's children, not the program: the first child becomes \

@@ -7,9 +7,10 @@
 //! what is wrong; no process is made.
 //!
 //! Attribute methods are in one file per family: [`credentials`], [`session`],
-//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`]; std's `CommandExt::exec`
-//! and `pre_exec` are in [`exec`]; what a Command can tell about itself (std's getters, its
-//! Debug) in [`inspect`]; the conversion from `std::process::Command` in [`from_std`].
+//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`], [`sandbox`]; std's
+//! `CommandExt::exec` and `pre_exec` are in [`exec`]; what a Command can tell about itself
+//! (std's getters, its Debug) in [`inspect`]; the conversion from `std::process::Command` in
+//! [`from_std`].
 
 mod cgroup;
 mod credentials;
@@ -18,6 +19,7 @@ mod from_std;
 mod inspect;
 mod limits;
 mod namespaces;
+mod sandbox;
 mod security;
 mod session;
 mod signals;
