@@ -82,5 +82,5 @@ pub use command::{Command, CommandArgs, CommandEnvs, FromStdError};
 pub use errno::Errno;
 pub use error::{Error, ErrorStage, Result};
 pub use exec::PathLookup;
-pub use process::{Child, ChildEvent};
+pub use process::{Child, ChildEvent, Pty};
 pub use stdio::Stdio;

@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 use crate::sys::features::{self, NoPidfd};
 use rustix::process::{waitid, Pid, WaitId, WaitIdOptions, WaitIdStatus};
 
+mod pty;
+mod stopping;
+
+pub use pty::Pty;
+
 /// A spawned process: `std::process::Child`'s shape (public `stdin`, `stdout`, `stderr` that
 /// can be moved out), addressed through a pidfd.
 ///
@@ -35,6 +40,8 @@ pub struct Child {
     /// The parent's end of the child's stderr, if piped.
     pub stderr: Option<ChildStderr>,
     process: Process,
+    /// The primary side of the child's pty (`Command::pty`).
+    pty: Option<Pty>,
 }
 
 impl std::fmt::Debug for Child {
@@ -301,6 +308,7 @@ impl Child {
                 foreground,
                 exit_watch: None,
             },
+            pty: None,
         }
     }
 

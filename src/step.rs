@@ -37,6 +37,8 @@ spawn_steps! {
     ListFds,
     /// Marking one listed fd close-on-exec.
     MarkCloexec,
+    JoinNamespaces,
+    PidNamespaceHop,
     Setsid,
     Setpgid,
     Foreground,
@@ -48,6 +50,9 @@ spawn_steps! {
     Scheduler,
     Umask,
     Chroot,
+    MountProc,
+    Securebits,
+    BoundingSet,
     KeepCaps,
     Setgroups,
     Setgid,
@@ -64,7 +69,9 @@ spawn_steps! {
     Setctty,
     NoNewPrivs,
     Ptrace,
+    Landlock,
     SignalMask,
+    Seccomp,
     /// A `pre_exec` closure (fork path, or `Command::exec`).
     PreExec,
     Exec,
@@ -153,7 +160,35 @@ impl SpawnStep {
             ),
             S::RemountPrivate => (
                 "mount",
-                "remount / private in the new mount namespace".into(),
+                "set the propagation of / in the new mount namespace".into(),
+            ),
+            S::JoinNamespaces => (
+                "setns",
+                format!("join the {} namespace", (cx.namespace_names)(d as i32)),
+            ),
+            S::PidNamespaceHop if d == 1 => (
+                "pidfd_open",
+                "take a pidfd of the process in the joined pid namespace (pidfd_open, Linux 5.3)"
+                    .into(),
+            ),
+            S::PidNamespaceHop => (
+                "clone",
+                "create the process in the joined pid namespace".into(),
+            ),
+            S::MountProc if d == 0 => ("mount", "make the old /proc private".into()),
+            S::MountProc => ("mount", "mount a new /proc".into()),
+            S::Securebits => ("prctl", format!("set securebits {d:#x}")),
+            S::BoundingSet => (
+                "prctl",
+                format!("drop capability {d} from the bounding set"),
+            ),
+            S::Landlock => (
+                "landlock_restrict_self",
+                "restrict the child with the Landlock ruleset".into(),
+            ),
+            S::Seccomp => (
+                "seccomp",
+                format!("install the seccomp filter ({d} instructions)"),
             ),
             S::Rlimit => ("setrlimit", format!("set {}", (cx.rlimit_name)(d as i32))),
             S::Nice => ("setpriority", format!("set nice {d}")),

@@ -26,7 +26,7 @@ pub fn run(a: RunArgs) -> i32 {
     }
     // Returns only if something failed, before or at the exec.
     let e = cmd.exec();
-    spawn_failed("exec", &e)
+    spawn_failed("exec", &a, &cmd, &e)
 }
 
 /// The first flag given that only makes sense with a child, and why.
@@ -74,6 +74,16 @@ fn needs_a_new_process(a: &RunArgs) -> Option<(&'static str, &'static str)> {
             !ns.uid_map.is_empty() || !ns.gid_map.is_empty(),
             "--uid-map/--gid-map",
             "the maps are written from outside, for a namespace made at a clone",
+        ),
+        (
+            a.sandbox.timeout().is_some(),
+            "--timeout",
+            "forkexec stops its child at the timeout; here forkexec becomes the program",
+        ),
+        (
+            a.sandbox.wants_pty(),
+            "--pty",
+            "forkexec relays a child's pseudo-terminal; here there is no one left to relay it",
         ),
         (
             pid_namespace,

@@ -5,8 +5,9 @@
 //! an unknown user, a contradiction the library refuses before any process exists); 125 when
 //! forkexec itself failed around a running child (as env(1) and timeout(1)).
 
+use crate::run_sandbox::Relay;
 use crate::status_channel::StatusChannel;
-use crate::supervisor::{exit_code, signal_child, Forwarder};
+use crate::supervisor::{exit_code, signal_child, Forwarder, Supervision};
 use clap::Args;
 use std::ffi::{OsStr, OsString};
 
@@ -59,6 +60,8 @@ pub struct RunArgs {
     /// {"child-pid":PID,"exit-code":N,"signal":S|null} when it ends (bwrap --json-status-fd).
     #[arg(long, value_name = "N", help_heading = "Supervision")]
     pub(crate) status_fd: Option<i32>,
+    #[command(flatten)]
+    pub(crate) sandbox: Box<crate::run_sandbox::SandboxArgs>,
     /// The program and its arguments.
     #[arg(
         help_heading = "Arguments",
@@ -124,6 +127,7 @@ impl RunArgs {
         // The two flags override each other: the last one given wins; neither means on.
         cmd.shell_fallback(!self.no_shell_fallback);
         self.attrs.apply(&mut cmd)?;
+        self.sandbox.apply(&mut cmd)?;
         Ok(cmd)
     }
 }
@@ -157,17 +161,33 @@ pub fn run(a: RunArgs) -> i32 {
     }
     let mut child = match cmd.spawn() {
         Ok(child) => child,
-        Err(e) => return spawn_failed("run", &e),
+        Err(e) => return spawn_failed("run", &a, &cmd, &e),
     };
     let pid = child.id();
     if let Some(s) = status.as_mut() {
         s.started(pid);
     }
-    let waited = if a.attrs.ptrace {
-        let_traced_child_go(&mut child).and_then(|()| forwarder.supervise(&mut child))
-    } else {
-        forwarder.supervise(&mut child)
+    // --pty: the program's terminal, relayed to ours (script(1)).
+    let relay = match child.take_pty().map(Relay::start).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return internal_error(&format!("cannot relay the pty: {e}"));
+        }
     };
+    let supervision = Supervision {
+        timeout: a.sandbox.timeout(),
+        relay: relay.as_ref(),
+    };
+    let waited = if a.attrs.ptrace {
+        let_traced_child_go(&mut child).and_then(|()| forwarder.supervise(&mut child, &supervision))
+    } else {
+        forwarder.supervise(&mut child, &supervision)
+    };
+    if let Some(relay) = relay {
+        relay.finish();
+    }
     match waited {
         Ok(st) => {
             let code = exit_code(st);
@@ -213,12 +233,22 @@ pub fn internal_error(msg: &str) -> i32 {
     125
 }
 
-pub fn spawn_failed(subcommand: &str, e: &forkexec::Error) -> i32 {
+pub fn spawn_failed(
+    subcommand: &str,
+    a: &RunArgs,
+    cmd: &forkexec::Command,
+    e: &forkexec::Error,
+) -> i32 {
     // Refused before any process existed: a value or combination the user got wrong.
     if e.stage() == forkexec::ErrorStage::InvalidInput {
         return usage_error(subcommand, &e.to_string());
     }
     eprintln!("forkexec: {e}");
+    // The model's reason, where the file is there but cannot run (a "/bin/sh\r" interpreter).
+    let same_view = a.attrs.chroot.is_none() && cmd.get_current_dir().is_none();
+    if let Some(why) = crate::exec_failure::why(cmd, e, same_view) {
+        eprintln!("forkexec: why: {why}");
+    }
     // As shells do: 127 when the program was not found, 126 when it could not be run.
     if e.is_not_found() {
         127

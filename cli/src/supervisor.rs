@@ -19,12 +19,15 @@
 //! same signalfd (never forwarded; the child gets the original mask, so it has SIGCHLD as
 //! forkexec was given it).
 
+use crate::run_sandbox::{Relay, Timeout};
 use forkexec::attr::{Signal, SignalSet};
 use forkexec::Child;
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rustix::event::{poll, PollFd, PollFlags};
 use std::io;
+use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::time::{Duration, Instant};
 
 /// What a caller sends to stop, reload or resize a job: these reach the child.
 pub const FORWARDED: [i32; 7] = [
@@ -75,7 +78,10 @@ impl Forwarder {
 
     /// Forwards signals until the child exits, then returns its status (the child is reaped;
     /// with `--foreground` the library has given the terminal back to our group by then).
-    pub fn supervise(&self, child: &mut Child) -> io::Result<ExitStatus> {
+    /// With `--timeout`, stops it as timeout(1) does; with `--pty`, SIGWINCH resizes the
+    /// program's terminal instead of being passed on.
+    pub fn supervise(&self, child: &mut Child, s: &Supervision) -> io::Result<ExitStatus> {
+        let mut clock = s.timeout.map(TimeoutClock::start);
         loop {
             {
                 let pidfd = child.pidfd().ok();
@@ -83,18 +89,32 @@ impl Forwarder {
                 if let Some(pidfd) = &pidfd {
                     fds.push(PollFd::new(pidfd, PollFlags::IN));
                 }
-                match poll(&mut fds, None) {
+                let wake = clock.as_ref().and_then(TimeoutClock::left).map(|left| {
+                    rustix::event::Timespec {
+                        tv_sec: left.as_secs() as i64,
+                        tv_nsec: left.subsec_nanos() as i64,
+                    }
+                });
+                match poll(&mut fds, wake.as_ref()) {
                     Ok(_) | Err(rustix::io::Errno::INTR) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
             while let Some(info) = self.signals.read_signal()? {
-                if info.ssi_signo as i32 != libc::SIGCHLD {
-                    forward(child, info.ssi_signo as i32, info.ssi_code);
+                match (info.ssi_signo as i32, s.relay) {
+                    (libc::SIGCHLD, _) => {}
+                    (libc::SIGWINCH, Some(relay)) => relay.resize_to_this_terminal(),
+                    (sig, _) => forward(child, sig, info.ssi_code),
                 }
             }
             if let Some(status) = child.try_wait()? {
-                return Ok(status);
+                return Ok(match &clock {
+                    Some(c) => c.status(status),
+                    None => status,
+                });
+            }
+            if let Some(c) = clock.as_mut() {
+                c.act(child);
             }
         }
     }
@@ -138,4 +158,66 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// What `run` asks of the supervision besides forwarding signals.
+pub struct Supervision<'a> {
+    /// `--timeout`: TERM after a while, KILL a grace later (timeout(1)).
+    pub timeout: Option<Timeout>,
+    /// `--pty`: the relay whose terminal SIGWINCH resizes.
+    pub relay: Option<&'a Relay>,
+}
+
+/// timeout(1) on the supervisor's clock: TERM at `after` (to the child's group when it leads
+/// one), KILL `grace` after that.
+struct TimeoutClock {
+    timeout: Timeout,
+    term_at: Instant,
+    /// When TERM was sent.
+    termed: Option<Instant>,
+    killed: bool,
+}
+
+impl TimeoutClock {
+    fn start(timeout: Timeout) -> TimeoutClock {
+        TimeoutClock {
+            timeout,
+            term_at: Instant::now() + timeout.after,
+            termed: None,
+            killed: false,
+        }
+    }
+
+    /// Time until the next action, or None when nothing is left to do.
+    fn left(&self) -> Option<Duration> {
+        let next = match self.termed {
+            None => self.term_at,
+            Some(t) if !self.killed => t + self.timeout.grace?,
+            Some(_) => return None,
+        };
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+
+    /// Sends TERM or KILL if their time has come.
+    fn act(&mut self, child: &mut Child) {
+        if self.left() != Some(Duration::ZERO) {
+            return;
+        }
+        if self.termed.is_none() {
+            signal_child(child, libc::SIGTERM);
+            self.termed = Some(Instant::now());
+        } else {
+            signal_child(child, libc::SIGKILL);
+            self.killed = true;
+        }
+    }
+
+    /// The status forkexec reports: timeout(1)'s 124 when the timeout ended the program with
+    /// TERM (or the program then exited by itself), KILL's status when KILL did.
+    fn status(&self, status: ExitStatus) -> ExitStatus {
+        match self.termed {
+            Some(_) if status.signal() != Some(libc::SIGKILL) => ExitStatus::from_raw(124 << 8),
+            _ => status,
+        }
+    }
 }

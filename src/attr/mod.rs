@@ -15,15 +15,29 @@
 //! | signals | `signal_mask`, `ignore_signals`, `default_signals`, `reset_ignored_signals` | [`Signal`], [`SignalSet`] |
 //! | security | `no_new_privs`, `ambient_capabilities`, `ptrace`, `pdeathsig` | [`Capability`] |
 //! | cgroup | `cgroup` | |
+//! | sandbox | `join_namespaces`, `seccomp`, `landlock`, `mount_proc`, `propagation`, `pty`, `bounding_set`, `securebits` | [`NamespaceTarget`], [`SeccompFilter`], [`Landlock`], [`Propagation`], [`PtySize`], [`BoundingSet`], [`Securebits`] |
 
+pub mod capability_sets;
+pub mod join;
+pub mod landlock;
 pub mod limits;
+pub mod mounts;
 pub mod namespaces;
+pub mod pty;
+pub(crate) mod sandbox;
+pub mod seccomp;
 pub mod security;
 pub mod signals;
 mod validate;
 
+pub use capability_sets::{BoundingSet, Securebits};
+pub use join::NamespaceTarget;
+pub use landlock::{Landlock, LandlockUnsupported};
 pub use limits::{Resource, SchedPolicy};
+pub use mounts::Propagation;
 pub use namespaces::{IdMap, Namespaces};
+pub use pty::PtySize;
+pub use seccomp::{SeccompError, SeccompFilter};
 pub use security::Capability;
 pub use signals::{Signal, SignalSet};
 
@@ -79,6 +93,8 @@ pub(crate) struct Attributes {
     pub nice: Option<i32>,
     /// (policy, priority)
     pub scheduler: Option<(i32, i32)>,
+    /// The sandbox tier: joins, seccomp, Landlock, /proc, pty, capability limits.
+    pub sandbox: sandbox::Sandbox,
 }
 
 impl Attributes {

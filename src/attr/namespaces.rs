@@ -48,6 +48,18 @@ impl Namespaces {
     pub const CGROUP: Namespaces = Namespaces(libc::CLONE_NEWCGROUP);
     /// `CLONE_NEWTIME`.
     pub const TIME: Namespaces = Namespaces(CLONE_NEWTIME);
+    /// Every kind. To `join_namespaces` of a process: every one of its namespaces that is not
+    /// already the parent's (nsenter -a).
+    pub const ALL: Namespaces = Namespaces(
+        libc::CLONE_NEWUSER
+            | libc::CLONE_NEWNS
+            | libc::CLONE_NEWPID
+            | libc::CLONE_NEWNET
+            | libc::CLONE_NEWUTS
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWCGROUP
+            | CLONE_NEWTIME,
+    );
 
     /// Every CLONE_NEW* bit this type knows.
     pub fn all_bits() -> i32 {

@@ -193,5 +193,5 @@ pub(crate) fn validate(a: &Attributes, child_fd_open: impl Fn(i32) -> bool) -> R
             );
         }
     }
-    Ok(())
+    super::sandbox::validate(a)
 }

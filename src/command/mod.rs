@@ -7,9 +7,10 @@
 //! what is wrong; no process is made.
 //!
 //! Attribute methods are in one file per family: [`credentials`], [`session`],
-//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`]; std's `CommandExt::exec`
-//! and `pre_exec` are in [`exec`]; what a Command can tell about itself (std's getters, its
-//! Debug) in [`inspect`]; the conversion from `std::process::Command` in [`from_std`].
+//! [`namespaces`], [`limits`], [`signals`], [`security`], [`cgroup`], [`sandbox`]; std's
+//! `CommandExt::exec` and `pre_exec` are in [`exec`]; what a Command can tell about itself
+//! (std's getters, its Debug) in [`inspect`]; the conversion from `std::process::Command` in
+//! [`from_std`].
 //! What starts the program (execve, or the userland loader) is in [`loader`].
 
 mod cgroup;
@@ -21,6 +22,7 @@ mod limits;
 #[cfg(target_arch = "x86_64")]
 mod loader;
 mod namespaces;
+mod sandbox;
 mod security;
 mod session;
 mod signals;

@@ -5,12 +5,14 @@
 //! - [`plan`]: validation and preparation, pure (unit-tested without spawning);
 //! - [`fds`]: the child's fd table: moves for swaps and cycles, close-on-exec ranges;
 //! - [`id_maps`]: the parent's part of a new user namespace;
+//! - [`sandbox`]: namespaces to join, the pty, the pid-namespace hop's parent side;
 //! - [`userland`]: the flow through the userland loader (`Command::loader`);
 //! - this file: the flow, and the one side effect before the clone (stdio pipes, /dev/null).
 
 pub(crate) mod fds;
 pub(crate) mod id_maps;
 pub(crate) mod plan;
+pub(crate) mod sandbox;
 pub(crate) mod spec;
 #[cfg(target_arch = "x86_64")]
 mod userland;
@@ -72,13 +74,70 @@ fn spawn_prepared(
     hooks: &mut PreExecHooks,
 ) -> Result<Child> {
     let target = &spec.target.as_ref().expect("exec_target set it").target;
-    let (fds, parent_ends) = fd_plan(spec, defaults)?;
+    let mut prepared = prepare_fds(spec, defaults, hooks)?;
+    prepared.fds.finish(spec.keep_fds);
     let call = plan::ExecCall::of(spec, target, &envp);
-    let launched = launch(spec, &fds, call, &envp, hooks)?;
-    drop(fds); // closes the child's ends of pipes and /dev/null in the parent
-    match launched {
-        Ok(s) => Ok(child(spec, s, parent_ends)),
-        Err(f) => Err(describe_failure(spec, f)),
+    let launched = launch(spec, &prepared, call, &envp, hooks)?;
+    prepared.finish(spec, launched)
+}
+
+/// The child's fd table (not yet finished: more fds can be lent) and sandbox, and the parent's
+/// ends of the stdio pipes.
+struct PreparedFds {
+    fds: FdPlan,
+    sandbox: sandbox::PreparedSandbox,
+    parent_ends: [Option<OwnedFd>; 3],
+}
+
+/// Prepares the sandbox (which may take fds 0-2 for a pty) and the fd table.
+fn prepare_fds(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    hooks: &PreExecHooks,
+) -> Result<PreparedFds> {
+    let mut fds = FdPlan::default();
+    let (sandbox, with_pty) = sandbox::PreparedSandbox::prepare(spec, &mut fds)?;
+    if sandbox.hops() && !hooks.0.is_empty() {
+        return Err(Error::invalid(
+            &spec.program,
+            "join_namespaces(pid)",
+            "a joined pid namespace needs the vfork-class spawn (the program is made by a \
+             second clone whose pid the parent reads from shared memory): pre_exec closures \
+             take the fork path, which cannot do that",
+        ));
+    }
+    let parent_ends = requested_fds(spec, defaults, &mut fds, with_pty)?;
+    Ok(PreparedFds {
+        fds,
+        sandbox,
+        parent_ends,
+    })
+}
+
+impl PreparedFds {
+    /// The Child of a launch, or its failure as an Error. Closes the child's ends of pipes
+    /// and /dev/null in the parent.
+    fn finish(
+        self,
+        spec: &Spec,
+        launched: std::result::Result<Spawned, StepFailure>,
+    ) -> Result<Child> {
+        let PreparedFds {
+            fds,
+            mut sandbox,
+            parent_ends,
+        } = self;
+        drop(fds);
+        let s = launched.map_err(|f| describe_failure(spec, f))?;
+        let child = Child::new(
+            s.pid,
+            s.pidfd,
+            parent_ends,
+            spec.kill_on_drop,
+            plan::leads_group(spec),
+            foreground(spec, s.pid),
+        );
+        Ok(child.with_pty(sandbox.take_pty()))
     }
 }
 
@@ -88,7 +147,7 @@ fn spawn_prepared(
 /// Returns once the child has exec'd, or the step that failed; an error before any clone.
 fn launch(
     spec: &Spec,
-    fds: &FdPlan,
+    prepared: &PreparedFds,
     call: plan::ExecCall<'_>,
     envp: &Envp,
     hooks: &mut PreExecHooks,
@@ -98,8 +157,12 @@ fn launch(
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
     let candidates = fd_candidates(spec, &support);
     let report = Report::default();
-    let mut child_plan = plan::child_plan(spec, call, fds, &report, own_pid(spec));
+    let sandbox = &prepared.sandbox;
+    let mut child_plan = plan::child_plan(spec, call, &prepared.fds, &report, own_pid(spec));
     hide_fds_by_candidates(&mut child_plan, &candidates);
+    child_plan.sandbox = sandbox.plan(spec);
+    // After a pid-namespace hop the parent is outside the program's namespace: getppid is 0.
+    child_plan.check_parent &= !sandbox.hops();
     let a = &spec.attrs;
     let form = support.clone_form();
     let clone_ns = clone_namespaces(spec, form, &mut child_plan)?;
@@ -133,14 +196,16 @@ fn launch(
             .map_err(|errno| StepFailure::new(SpawnStep::UserNamespaceMaps, errno))
     };
     let mut launch_once = |p: &mut ChildPlan| {
-        if !hooks.0.is_empty() {
+        let launched = if !hooks.0.is_empty() {
             // pre_exec closures need a forked child (std's contract); validation refused what
             // only a clone can do (namespaces at clone, a cgroup), so nothing waits on a release.
-            return launch::spawn_fork(p, &support, &mut || run_hooks(hooks));
-        }
-        let release: Option<launch::BeforeRelease<'_>> =
-            needs_release.then_some(&mut before_release);
-        launch::spawn(p, &req, &support, release)
+            launch::spawn_fork(p, &support, &mut || run_hooks(hooks))
+        } else {
+            let release: Option<launch::BeforeRelease<'_>> =
+                needs_release.then_some(&mut before_release);
+            launch::spawn(p, &req, &support, release)
+        };
+        sandbox.finish_launch(launched)
     };
     let launched = launch_once(&mut child_plan);
     // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
@@ -155,18 +220,6 @@ fn launch(
     child_plan.envp = snapshot.as_ptr();
     child_plan.report = &retry_report;
     Ok(launch_once(&mut child_plan))
-}
-
-/// The handle of a spawned child.
-fn child(spec: &Spec, s: Spawned, parent_ends: [Option<OwnedFd>; 3]) -> Child {
-    Child::new(
-        s.pid,
-        s.pidfd,
-        parent_ends,
-        spec.kill_on_drop,
-        plan::leads_group(spec),
-        foreground(spec, s.pid),
-    )
 }
 
 /// The terminal and group of a foreground child: the group it joined, or its own.
@@ -184,21 +237,31 @@ fn own_pid(spec: &Spec) -> i32 {
     }
 }
 
-/// The child's fd table: stdio first, then the extra mappings; and the parent's ends of the
-/// stdio pipes.
-fn fd_plan(spec: &Spec, defaults: [StdioDefault; 3]) -> Result<(FdPlan, [Option<OwnedFd>; 3])> {
-    let (mut fds, parent_ends) = requested_fds(spec, defaults)?;
+/// The child's fd table: stdio first (unless a pty already took fds 0-2), then the extra
+/// mappings; returns the parent's ends of the stdio pipes.
+fn fd_plan(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    fds: &mut FdPlan,
+    stdio_taken: bool,
+) -> Result<[Option<OwnedFd>; 3]> {
+    let parent_ends = requested_fds(spec, defaults, fds, stdio_taken)?;
     fds.finish(spec.keep_fds);
-    Ok((fds, parent_ends))
+    Ok(parent_ends)
 }
 
 /// [`fd_plan`] not yet finished: more fds can be lent before `finish`.
 fn requested_fds(
     spec: &Spec,
     defaults: [StdioDefault; 3],
-) -> Result<(FdPlan, [Option<OwnedFd>; 3])> {
-    let mut fds = FdPlan::default();
-    let parent_ends = stdio_fds(spec, defaults, &mut fds)?;
+    fds: &mut FdPlan,
+    stdio_taken: bool,
+) -> Result<[Option<OwnedFd>; 3]> {
+    let parent_ends = if stdio_taken {
+        [None, None, None]
+    } else {
+        stdio_fds(spec, defaults, fds)?
+    };
     for (child_fd, fd) in &spec.fd_map {
         if fds.sets(*child_fd) {
             return Err(Error::invalid(
@@ -209,7 +272,7 @@ fn requested_fds(
         }
         fds.lend(*child_fd, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
     }
-    Ok((fds, parent_ends))
+    Ok(parent_ends)
 }
 
 /// Runs the `pre_exec` closures in order; the first error's errno ends the spawn (EINVAL when
@@ -242,6 +305,12 @@ pub(crate) fn exec_in_place(spec: &mut Spec) -> Error {
         Some((
             "stdio",
             "a pipe needs a parent to hold its other end; exec has none",
+        ))
+    } else if a.sandbox.pty.is_some() || a.sandbox.joins_pid_of_a_process() {
+        Some((
+            "attributes",
+            "a pty needs a parent to hold its primary side, and joining a pid namespace a \
+             second process to be the program; exec has neither",
         ))
     } else if a.clone_ns != 0 || a.cgroup.is_some() {
         Some((
@@ -277,10 +346,15 @@ pub(crate) fn exec_in_place(spec: &mut Spec) -> Error {
 fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
     let target = &spec.target.as_ref().expect("exec_target set it").target;
     let defaults = [StdioDefault::Inherit; 3];
-    let (fds, _no_pipes) = match fd_plan(spec, defaults) {
-        Ok(planned) => planned,
+    let mut fds = FdPlan::default();
+    // A pty and a pid-namespace join were refused above: no stdio is taken, nothing hops.
+    let sandbox = match sandbox::PreparedSandbox::prepare(spec, &mut fds) {
+        Ok((sandbox, _)) => sandbox,
         Err(e) => return e,
     };
+    if let Err(e) = fd_plan(spec, defaults, &mut fds, false) {
+        return e;
+    }
     let support = match features::support() {
         Ok(s) => s,
         Err(errno) => return describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)),
@@ -291,6 +365,7 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
     let call = plan::ExecCall::of(spec, target, &envp);
     let mut child_plan = plan::child_plan(spec, call, &fds, &report, parent);
     hide_fds_by_candidates(&mut child_plan, &candidates);
+    child_plan.sandbox = sandbox.plan(spec);
     let f = launch::exec_in_place(&mut child_plan, &mut || run_hooks(hooks));
     describe_failure(spec, f)
 }

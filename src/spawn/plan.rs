@@ -11,7 +11,7 @@ use super::spec::{CachedTarget, Spec};
 use crate::attr::{self, sig_bit};
 use crate::error::{Error, ErrorStage};
 use crate::exec::{CStringArray, Candidates, Envp, ExecTarget, PathLookup, SearchRules};
-use crate::sys::child_sequence::{ChildPlan, FdHiding, Report};
+use crate::sys::child_sequence::{ChildPlan, FdHiding, Report, SandboxPlan};
 use crate::sys::exec_loop::ExecCandidates;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
@@ -211,7 +211,8 @@ pub(crate) fn child_plan<'a>(
         envp: call.envp,
         wait_fd: -1,
         status_fd: -1,
-        setsid: a.setsid,
+        // A pty makes the child lead a session whose terminal it is (fd 0 after the map).
+        setsid: a.setsid || a.sandbox.pty.is_some(),
         pgid: process_group(spec),
         foreground_fd: a.foreground_fd.unwrap_or(-1),
         // SIGPIPE goes back to SIG_DFL even when ignored dispositions are kept: Rust's
@@ -221,7 +222,11 @@ pub(crate) fn child_plan<'a>(
         reset_ignored: a.reset_ignored_signals,
         sig_mask: a.sig_mask,
         unshare_flags: a.unshare_ns,
-        remount_private: (a.unshare_ns | a.clone_ns) & libc::CLONE_NEWNS != 0,
+        root_propagation: if (a.unshare_ns | a.clone_ns) & libc::CLONE_NEWNS != 0 {
+            a.sandbox.propagation.unwrap_or_default().mount_flags()
+        } else {
+            0
+        },
         rlimits: &a.rlimits,
         nice: a.nice,
         scheduler: a.scheduler,
@@ -244,9 +249,14 @@ pub(crate) fn child_plan<'a>(
         fd_candidates: &[],
         fd_scan_below: 0,
         noctty: a.noctty,
-        setctty_fd: a.setctty_fd.unwrap_or(-1),
+        setctty_fd: match a.sandbox.pty {
+            Some(_) => 0,
+            None => a.setctty_fd.unwrap_or(-1),
+        },
         no_new_privs: a.no_new_privs,
         ptrace: a.ptrace,
+        // Filled by the spawn from the fds it opens for this spawn (spawn/sandbox.rs).
+        sandbox: SandboxPlan::default(),
     }
 }
 
@@ -262,7 +272,7 @@ pub(crate) fn process_group(spec: &Spec) -> Option<i32> {
 /// Whether the child leads its own process group (its pgid is its pid), so that killing the
 /// group reaches only what it started.
 pub(crate) fn leads_group(spec: &Spec) -> bool {
-    spec.attrs.setsid || process_group(spec) == Some(0)
+    spec.attrs.setsid || spec.attrs.sandbox.pty.is_some() || process_group(spec) == Some(0)
 }
 
 #[cfg(test)]

@@ -27,13 +27,16 @@
 //! exec); the stub closes them before the program starts. The program sees exactly the fds
 //! the kernel path would give it.
 //!
-//! Attributes the child sequence carries out before the stub's exec apply unchanged. Refused,
-//! with the reason: `chroot` (the files are opened by the parent, in its root) and `ptrace`
+//! Attributes the child sequence carries out before the stub's exec apply unchanged; a
+//! seccomp filter applies to the stub as to the program (it must allow what the stub does:
+//! execveat, read, mmap, mprotect, munmap, prctl, arch_prctl, sendto, close, exit_group).
+//! Refused, with the reason: `chroot`, Landlock and joining a mount or user namespace (the
+//! files are opened by the parent, in its root, its namespaces, unrestricted), and `ptrace`
 //! (the tracer would stop at the stub's exec, not the program's start).
 
 use super::plan::{self, ExecCall};
 use super::spec::{PreExecHooks, Spec};
-use super::{describe_failure, StdioDefault};
+use super::StdioDefault;
 use crate::error::{Error, ErrorStage, Result};
 use crate::exec::{CStringArray, Envp, PathLookup, ShellFallback};
 use crate::load::file::Runner;
@@ -57,15 +60,15 @@ pub(super) fn spawn(
     hooks: &mut PreExecHooks,
 ) -> Result<Child> {
     refuse_what_cannot_be_honoured(spec)?;
-    let (mut fds, parent_ends) = super::requested_fds(spec, defaults)?;
+    let mut prepared = super::prepare_fds(spec, defaults, hooks)?;
     // The loader's fds go above every fd the child sets up.
-    let floor = fds.actions.iter().map(|a| a.target).fold(2, RawFd::max) + 1;
+    let floor = prepared.fds.actions.iter().map(|a| a.target).fold(2, RawFd::max) + 1;
     let handoff = find_and_plan(spec, floor)?;
     let (ours, theirs) = socket_pair(spec, floor)?;
     for fd in handoff.files.iter().chain([&theirs]) {
-        fds.lend(fd.as_raw_fd(), fd.as_raw_fd());
+        prepared.fds.lend(fd.as_raw_fd(), fd.as_raw_fd());
     }
-    fds.finish(spec.keep_fds);
+    prepared.fds.finish(spec.keep_fds);
 
     let stub = stub_at_or_above(spec, floor)?;
     // The stub gets the program's argv and envp (the kernel builds the program's stack from
@@ -80,27 +83,29 @@ pub(super) fn spawn(
     };
     // Whatever fits in the socket now: the stub reads it at once (all of it, usually).
     let sent = send(&ours, &handoff.payload, false).unwrap_or(0);
-    let launched = super::launch(spec, &fds, call, &envp, hooks)?;
-    drop(fds);
+    let launched = super::launch(spec, &prepared, call, &envp, hooks)?;
     drop(theirs);
-    let spawned = match launched {
-        Ok(s) => s,
+    let launched = match launched {
         Err(f) if f.step == SpawnStep::Exec => return Err(stub_exec_failure(spec, f.errno)),
-        Err(f) => return Err(describe_failure(spec, f)),
+        other => other,
     };
+    let Ok(spawned) = &launched else {
+        return prepared.finish(spec, launched);
+    };
+    let pid = spawned.pid;
     // The stub runs in its own address space now. The rest of the payload, then its answer.
     let rest = handoff.payload.get(sent..).unwrap_or_default();
     let answer = send(&ours, rest, true).and_then(|_| receive_answer(&ours));
     match answer {
-        Ok(None) => Ok(super::child(spec, spawned, parent_ends)),
+        Ok(None) => prepared.finish(spec, launched),
         Ok(Some(failure)) => {
-            crate::sys::features::reap_by_pid(spawned.pid);
+            crate::sys::features::reap_by_pid(pid);
             Err(stub_failure(spec, &handoff, failure))
         }
         Err(errno) => {
             // The socket failed, or the answer was cut short: the stub is gone (a stub that
             // closes the socket, even by dying, is a start: its wait status tells the rest).
-            let ended = reap_stub(spawned.pid);
+            let ended = reap_stub(pid);
             let action = format!("hand the load to the loader stub ({ended})");
             Err(Error::step(
                 &spec.program,
@@ -186,6 +191,23 @@ fn refuse_what_cannot_be_honoured(spec: &Spec) -> Result<()> {
             "chroot with the userland loader",
             "the loader opens the program and its interpreter in the parent, outside the new \
              root, where the kernel would look inside it; use the kernel loader",
+        ));
+    }
+    if a.sandbox.landlock.is_some() {
+        return Err(Error::invalid(
+            program,
+            "landlock with the userland loader",
+            "the loader opens the program and its interpreter in the parent, where the \
+             ruleset does not restrict them; use the kernel loader",
+        ));
+    }
+    let files_seen_elsewhere = libc::CLONE_NEWNS | libc::CLONE_NEWUSER;
+    if a.sandbox.joins.iter().any(|j| j.kinds.bits() & files_seen_elsewhere != 0) {
+        return Err(Error::invalid(
+            program,
+            "join_namespaces(mnt or user) with the userland loader",
+            "the loader opens the program and its interpreter in the parent's mount and user \
+             namespaces, not the joined ones; join the others only, or use the kernel loader",
         ));
     }
     if a.ptrace {

@@ -18,19 +18,24 @@
 //! | 1 | signals: handlers and SIGPIPE to SIG_DFL (all 64 on request; SIG_IGN where asked) | no parent handler may run in the child |
 //! | 2 | wait for the parent (uid/gid maps, cgroup) | later steps act with the mapped ids |
 //! | 2b | fds, before 5.11: mark every open fd from 3 up close-on-exec (found with poll) | before the map (13), which then clears the flag on the program's fds |
+//! | 2c | join namespaces: setns(pidfd), then ns files; the user namespace first or last (nsenter's two passes) | before every step that acts inside them; before the session, so that the program (after 2d) leads it |
+//! | 2d | pid namespace hop: a second clone (CLONE_PARENT) made in the joined pid namespace goes on, this process exits | setns(pid) moves only later children: the program must be one |
 //! | 3-4 | session: setsid, setpgid | decide which terminal signals reach the child |
 //! | 5 | session: TIOCSPGRP on a parent fd | the parent blocked SIGTTOU around the clone: no stop |
-//! | 6 | namespaces: unshare, private remount of / | chroot and credentials then act inside |
+//! | 6 | namespaces: unshare, propagation of / (private unless asked) | chroot and credentials then act inside |
 //! | 7 | limits: rlimits, nice, scheduler, umask | still privileged enough to raise them |
 //! | 8 | root: chroot, chdir("/") | needs CAP_SYS_CHROOT; leaves no cwd outside the new root |
+//! | 8a | mount a fresh /proc | after chroot, so it is the new root's (as unshare --mount-proc); needs CAP_SYS_ADMIN, so before credentials |
+//! | 8b | capability limits: securebits, then the bounding set | both need CAP_SETPCAP (which the bounding set may drop), and no_setuid_fixup must govern the setuid below |
 //! | 9 | credentials: keepcaps, setgroups, setgid, setuid | each needs the privilege the next drops |
 //! | 10 | credentials: capset, ambient raise | after setuid, which clears capabilities |
 //! | 11 | working directory: chdir | with the final root and ids, as the program will see it |
 //! | 12 | parent death: pdeathsig, parent check | after setuid, which clears it |
 //! | 13-14 | fds: the map (moves first), close-on-exec gaps (close_range, 5.11+) | late: earlier steps may fail and report |
 //! | 15 | terminal: TIOCNOTTY, TIOCSCTTY on a child fd | after the map, so the fd is the program's |
-//! | 16 | restrictions: no_new_privs, PTRACE_TRACEME | as late as possible: affect only the exec |
+//! | 16 | restrictions: no_new_privs, PTRACE_TRACEME, landlock_restrict_self | as late as possible: affect only the exec; Landlock after every step that opens a path |
 //! | 17 | signal mask | the program's mask, if it differs from the one the clone inherited |
+//! | 17a | seccomp filter | last (after `pre_exec` closures too): no step may be filtered |
 //! | 18 | exec | |
 //!
 //! Each phase is a small function returning `Result<(), StepFailure>`; the child runs on its own
@@ -43,7 +48,7 @@ use super::exec_loop::{self, ExecCandidates};
 use super::raw::{self, SysResult};
 use crate::step::{SpawnStep as Step, StepFailure};
 use core::cell::Cell;
-use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU8, Ordering};
 use std::os::raw::c_char;
 
 /// Where the child reports failure: in the parent's memory, shared through CLONE_VM.
@@ -164,7 +169,9 @@ pub struct ChildPlan<'a> {
     /// `sys::launch` puts the mask it saved here.
     pub sig_mask: Option<u64>,
     pub unshare_flags: i32,
-    pub remount_private: bool,
+    /// mount(2) propagation flags for / in a new mount namespace (MS_REC|MS_PRIVATE by
+    /// default), or 0 to leave it as the copy inherited it.
+    pub root_propagation: libc::c_ulong,
     pub rlimits: &'a [RlimitAction],
     pub nice: Option<i32>,
     /// (policy, priority)
@@ -203,6 +210,61 @@ pub struct ChildPlan<'a> {
     pub setctty_fd: i32,
     pub no_new_privs: bool,
     pub ptrace: bool,
+    pub sandbox: SandboxPlan<'a>,
+}
+
+/// One namespace file to join (setns(fd, nstype)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinFile {
+    pub fd: i32,
+    /// The CLONE_NEW* kind the file is (setns checks it).
+    pub nstype: i32,
+    /// Opened in place of a pidfd join, for kernels whose setns takes no pidfd (before 5.8):
+    /// used only if that join fails with EINVAL.
+    pub fallback: bool,
+}
+
+/// The sandbox steps, prepared in the parent: namespaces to join, a fresh /proc, capability
+/// limits, Landlock, seccomp.
+#[derive(Default)]
+pub struct SandboxPlan<'a> {
+    /// A pidfd whose namespaces `join_pidfd_flags` are joined in one setns (Linux 5.8).
+    pub join_pidfd: Option<i32>,
+    pub join_pidfd_flags: i32,
+    /// Namespace files, user first, then in nsenter's order (cgroup, ipc, uts, net, pid,
+    /// mount, time).
+    pub join_files: &'a [JoinFile],
+    /// One cell per join file: joined in the first pass.
+    pub join_done: &'a [AtomicBool],
+    /// Set when a pid namespace is joined: the cell the hop writes the program's pid into.
+    pub pid_hop: Option<&'a AtomicI32>,
+    pub mount_proc: bool,
+    /// Make the inherited /proc private before mounting over it, so the new mount does not
+    /// propagate back (when / was not made private).
+    pub proc_private_first: bool,
+    /// (bits to set, bits to clear) in the securebits.
+    pub securebits: Option<(u32, u32)>,
+    /// Bounding-set capabilities to drop (bit n for capability n).
+    pub bounding_drop: u64,
+    /// A Landlock ruleset fd to restrict the program with.
+    pub landlock_fd: Option<i32>,
+    /// A classic-BPF program to install last (empty: none).
+    pub seccomp: &'a [libc::sock_filter],
+}
+
+/// Whether setns takes a pidfd here (Linux 5.8): 0 not known yet, 1 yes, 2 no (EINVAL). A child
+/// joining through a pidfd stores what it saw (the memory is the parent's: CLONE_VM), so the
+/// parent opens the /proc/PID/ns fallback files only until it knows they are not needed.
+static PIDFD_SETNS: AtomicU8 = AtomicU8::new(0);
+
+/// Whether a child has seen setns take a pidfd (`Some(true)`), refuse one (`Some(false)`), or
+/// none has tried yet (`None`).
+pub fn pidfd_setns_works() -> Option<bool> {
+    match PIDFD_SETNS.load(Ordering::Relaxed) {
+        1 => Some(true),
+        2 => Some(false),
+        _ => None,
+    }
 }
 
 /// Entry after clone3 with CLONE_CLEAR_SIGHAND: handlers are already SIG_DFL.
@@ -242,7 +304,32 @@ fn fail(plan: &ChildPlan, status_fd: &Cell<i32>, f: StepFailure) -> ! {
 /// The sequence. Returns only on failure; success is an exec that does not return.
 /// `status_fd` follows the status pipe if the fd map has to move it.
 fn run(p: &ChildPlan, handlers_cleared: bool, status_fd: &Cell<i32>) -> StepFailure {
-    match prepare(p, handlers_cleared, status_fd) {
+    let joined = reset_signal_dispositions(p, handlers_cleared)
+        .and_then(|()| wait_for_parent(p))
+        .and_then(|()| mark_open_fds_cloexec(p))
+        .and_then(|()| join_namespaces(p));
+    match (joined, p.sandbox.pid_hop) {
+        (Err(f), _) => f,
+        // 2d. The program must be created in the joined pid namespace: the rest runs there.
+        (Ok(()), Some(cell)) => hop_into_joined_pid_namespace(p, cell),
+        (Ok(()), None) => run_from_session(p, status_fd),
+    }
+}
+
+/// Entry of the second process of a pid-namespace hop (step 2d): the sequence goes on there.
+///
+/// # Safety
+/// As for [`entry_handlers_cleared`].
+unsafe extern "C" fn entry_in_joined_pid_namespace(arg: *mut libc::c_void) -> ! {
+    // SAFETY: the hop passed the pointer to the live ChildPlan it runs on.
+    let plan = unsafe { &*(arg as *const ChildPlan) };
+    let status_fd = Cell::new(plan.status_fd);
+    fail(plan, &status_fd, run_from_session(plan, &status_fd))
+}
+
+/// Steps 3 to 18.
+fn run_from_session(p: &ChildPlan, status_fd: &Cell<i32>) -> StepFailure {
+    match from_session(p, status_fd).and_then(|()| install_seccomp_filter(p)) {
         Err(f) => f,
         Ok(()) => exec(p),
     }
@@ -250,24 +337,26 @@ fn run(p: &ChildPlan, handlers_cleared: bool, status_fd: &Cell<i32>) -> StepFail
 
 /// The sequence in a forked child (`pre_exec`): memory is a copy, so a parent handler running
 /// here harms nothing and execve resets handled signals anyway; the user's hooks run after
-/// every step, right before the exec (std's order). The failure goes back through the status
-/// pipe `report_fd` (close-on-exec: EOF tells the parent the exec happened), followed through
-/// the fd map as on the piped path.
+/// every step, right before the seccomp filter and the exec (std's order; a filter must not
+/// stop the hooks). The failure goes back through the status pipe `report_fd` (close-on-exec:
+/// EOF tells the parent the exec happened), followed through the fd map as on the piped path.
 pub fn run_forked(p: &ChildPlan, report_fd: i32, hooks: &mut dyn FnMut() -> Result<(), i32>) -> ! {
     let status_fd = Cell::new(report_fd);
     let f = prepare(p, true, &status_fd)
         .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)))
+        .and_then(|()| install_seccomp_filter(p))
         .map_or_else(|f| f, |()| exec(p));
     fail(p, &status_fd, f)
 }
 
-/// The sequence in the calling process (`Command::exec`), then `hooks`, then the exec. Returns
-/// only on failure, with the steps that ran left in effect (as with std's exec). Handled
-/// signals are left to execve, which resets them.
+/// The sequence in the calling process (`Command::exec`), then `hooks`, then the seccomp
+/// filter and the exec. Returns only on failure, with the steps that ran left in effect (as
+/// with std's exec). Handled signals are left to execve, which resets them.
 pub fn run_in_place(p: &ChildPlan, hooks: &mut dyn FnMut() -> Result<(), i32>) -> StepFailure {
     let no_status_pipe = Cell::new(-1);
     let prepared = prepare(p, true, &no_status_pipe)
-        .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)));
+        .and_then(|()| hooks().map_err(|errno| StepFailure::new(Step::PreExec, errno)))
+        .and_then(|()| install_seccomp_filter(p));
     match prepared {
         Err(f) => f,
         Ok(()) => exec(p),
@@ -279,8 +368,10 @@ fn exec(p: &ChildPlan) -> StepFailure {
     StepFailure::new(Step::Exec, exec_loop::run(&p.exec, p.argv, p.envp))
 }
 
-/// Steps 1-17: everything before the exec. `status_fd` follows the status pipe if the fd map
-/// has to move it.
+/// Steps 1-17 in one process (the fork path, `Command::exec`): everything before the hooks,
+/// the seccomp filter and the exec. No pid-namespace hop here: the parent refuses to join a
+/// pid namespace on these paths, and this is the guard behind that refusal. `status_fd`
+/// follows the status pipe if the fd map has to move it.
 fn prepare(
     p: &ChildPlan,
     handlers_cleared: bool,
@@ -289,10 +380,22 @@ fn prepare(
     reset_signal_dispositions(p, handlers_cleared)
         .and_then(|()| wait_for_parent(p))
         .and_then(|()| mark_open_fds_cloexec(p))
-        .and_then(|()| join_session(p))
+        .and_then(|()| join_namespaces(p))
+        .and_then(|()| match p.sandbox.pid_hop {
+            Some(_) => Err(StepFailure::new(Step::PidNamespaceHop, libc::EINVAL)),
+            None => Ok(()),
+        })
+        .and_then(|()| from_session(p, status_fd))
+}
+
+/// Steps 3 to 17.
+fn from_session(p: &ChildPlan, status_fd: &Cell<i32>) -> Result<(), StepFailure> {
+    join_session(p)
         .and_then(|()| enter_namespaces(p))
         .and_then(|()| set_limits(p))
         .and_then(|()| change_root(p))
+        .and_then(|()| mount_proc(p))
+        .and_then(|()| limit_capabilities(p))
         .and_then(|()| set_credentials(p))
         .and_then(|()| change_directory(p))
         .and_then(|()| arm_parent_death_signal(p))
@@ -457,15 +560,16 @@ fn enter_namespaces(p: &ChildPlan) -> Result<(), StepFailure> {
         let r = raw::unshare(p.unshare_flags);
         check(Step::Unshare, p.unshare_flags, r)?;
     }
-    if p.remount_private {
-        // Keep our mounts from propagating back to the parent namespace.
+    if p.root_propagation != 0 {
+        // Keep our mounts from propagating back to the parent namespace (private, the
+        // default), or the propagation asked for.
         // SAFETY: constant NUL-terminated strings and null pointers.
         let r = unsafe {
             raw::mount(
                 c"none".as_ptr(),
                 c"/".as_ptr(),
                 core::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
+                p.root_propagation,
                 core::ptr::null(),
             )
         };
@@ -696,6 +800,7 @@ fn set_terminal(p: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 /// Step 16: Last restrictions, right before exec so no earlier step is affected by them.
+/// Landlock comes after every step that opens a path (chroot, the mounts, chdir).
 fn restrict(p: &ChildPlan) -> Result<(), StepFailure> {
     if p.no_new_privs {
         let r = raw::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -703,6 +808,10 @@ fn restrict(p: &ChildPlan) -> Result<(), StepFailure> {
     }
     if p.ptrace {
         check(Step::Ptrace, 0, raw::ptrace_traceme())?;
+    }
+    if let Some(fd) = p.sandbox.landlock_fd {
+        let r = with_implied_no_new_privs(p, libc::EPERM, || raw::landlock_restrict_self(fd));
+        check(Step::Landlock, fd, r)?;
     }
     Ok(())
 }
@@ -717,4 +826,186 @@ fn set_signal_mask(p: &ChildPlan) -> Result<(), StepFailure> {
     // SAFETY: a live local sigset.
     let r = unsafe { raw::sigprocmask(libc::SIG_SETMASK, &mask, core::ptr::null_mut()) };
     check(Step::SignalMask, 0, r)
+}
+
+/// Step 2a: Join existing namespaces, as nsenter does, in two passes: first everything but the
+/// user namespace, ignoring failures; then the user namespace and whatever failed. A caller
+/// that gains privilege through the user namespace (an unprivileged one entering a container)
+/// needs it first: its first pass fails and the second joins the user namespace first (setns
+/// on a pidfd does all of it at once in the kernel's own order). A root caller giving privilege
+/// up must join it last, or it could no longer join the others: its first pass succeeds.
+/// A pidfd join that the kernel refuses with EINVAL (setns takes pidfds since 5.8) falls back
+/// to the /proc/PID/ns files the parent opened for that case.
+fn join_namespaces(p: &ChildPlan) -> Result<(), StepFailure> {
+    let s = &p.sandbox;
+    let has_fallback = s.join_files.iter().any(|f| f.fallback);
+    let mut use_fallback = false;
+    if let Some(pidfd) = s.join_pidfd {
+        let mut left = s.join_pidfd_flags;
+        let first = left & !libc::CLONE_NEWUSER;
+        if first != 0 {
+            match raw::setns(pidfd, first) {
+                Ok(_) => left &= libc::CLONE_NEWUSER,
+                Err(libc::EINVAL) if has_fallback => use_fallback = true,
+                Err(_) => {} // the second pass retries it, the user namespace first
+            }
+        }
+        if left != 0 && !use_fallback {
+            match raw::setns(pidfd, left) {
+                Ok(_) => {}
+                Err(libc::EINVAL) if has_fallback => use_fallback = true,
+                Err(e) => {
+                    return Err(StepFailure {
+                        step: Step::JoinNamespaces,
+                        errno: e,
+                        detail: left as i64,
+                    })
+                }
+            }
+        }
+        PIDFD_SETNS.store(if use_fallback { 2 } else { 1 }, Ordering::Relaxed);
+    }
+    let wanted = |f: &JoinFile| !f.fallback || use_fallback;
+    for (f, done) in s.join_files.iter().zip(s.join_done) {
+        let joined =
+            wanted(f) && f.nstype != libc::CLONE_NEWUSER && raw::setns(f.fd, f.nstype).is_ok();
+        done.store(joined, Ordering::Relaxed);
+    }
+    for (f, done) in s.join_files.iter().zip(s.join_done) {
+        if wanted(f) && !done.load(Ordering::Relaxed) {
+            check(Step::JoinNamespaces, f.nstype, raw::setns(f.fd, f.nstype))?;
+        }
+    }
+    Ok(())
+}
+
+/// How far below the hopping process's frames the next process's stack starts: the frames of
+/// the clone call itself live there (a few hundred bytes; generous for debug builds).
+const HOP_STACK_GAP: usize = 16 * 1024;
+
+/// Step 2b: After setns to a pid namespace only the caller's *later children* are born in it
+/// (nsenter forks for this reason). So this process makes the program's process with
+/// clone(CLONE_VM|CLONE_VFORK|CLONE_PARENT): born in the joined pid namespace, a child of the
+/// spawning process (CLONE_PARENT) so that the caller waits for it directly, running the rest
+/// of the sequence on the unused part of this same stack (this process is suspended until it
+/// execs: CLONE_VFORK). Then this process writes its pid where the parent reads it and exits;
+/// the parent reaps it and takes a pidfd of the program.
+fn hop_into_joined_pid_namespace(p: &ChildPlan, cell: &AtomicI32) -> StepFailure {
+    let here = 0u8;
+    let top = ((&here as *const u8 as usize) - HOP_STACK_GAP) & !15;
+    // SAFETY: the region below `top` on this stack is unused (this process's frames are all
+    // above it, and it stays suspended in the clone until the new process exec'd or exited);
+    // the entry follows the child rules and the plan outlives both processes' use of it.
+    let r = unsafe {
+        super::clone::clone_sibling(
+            top,
+            entry_in_joined_pid_namespace,
+            p as *const ChildPlan as *mut libc::c_void,
+        )
+    };
+    match r {
+        Ok(pid) => {
+            cell.store(pid, Ordering::Release);
+            raw::exit_group(0)
+        }
+        Err(e) => StepFailure::new(Step::PidNamespaceHop, e),
+    }
+}
+
+/// Step 8a: A fresh /proc for the new pid namespace (unshare --mount-proc), after chroot so it
+/// is the new root's. Where / kept a shared or slave propagation, the inherited /proc is made
+/// private first, as unshare does, so the new mount does not appear in the parent namespace.
+fn mount_proc(p: &ChildPlan) -> Result<(), StepFailure> {
+    if !p.sandbox.mount_proc {
+        return Ok(());
+    }
+    if p.sandbox.proc_private_first {
+        // SAFETY: constant NUL-terminated strings and null pointers.
+        let r = unsafe {
+            raw::mount(
+                c"none".as_ptr(),
+                c"/proc".as_ptr(),
+                core::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                core::ptr::null(),
+            )
+        };
+        check(Step::MountProc, 0, r)?;
+    }
+    // SAFETY: constant NUL-terminated strings and a null data pointer.
+    let r = unsafe {
+        raw::mount(
+            c"proc".as_ptr(),
+            c"/proc".as_ptr(),
+            c"proc".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            core::ptr::null(),
+        )
+    };
+    check(Step::MountProc, 1, r)
+}
+
+/// Step 8b: Securebits, then the bounding set (setpriv's order): both need CAP_SETPCAP, which
+/// the bounding set may drop, and both before setuid, whose capability fix-up
+/// no_setuid_fixup governs.
+fn limit_capabilities(p: &ChildPlan) -> Result<(), StepFailure> {
+    let s = &p.sandbox;
+    if let Some((set, clear)) = s.securebits {
+        let current = match raw::prctl(libc::PR_GET_SECUREBITS, 0, 0, 0, 0) {
+            Ok(bits) => bits as u32,
+            Err(e) => return Err(StepFailure::new(Step::Securebits, e)),
+        };
+        let bits = (current | set) & !clear;
+        let r = raw::prctl(libc::PR_SET_SECUREBITS, bits as usize, 0, 0, 0);
+        check(Step::Securebits, bits, r)?;
+    }
+    for cap in 0..64 {
+        if s.bounding_drop & (1u64 << cap) != 0 {
+            let r = raw::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+            check(Step::BoundingSet, cap as i64, r)?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 17a: The seccomp filter, the very last step: no earlier step's syscall can be denied by
+/// it. seccomp(2) (3.17), or prctl(PR_SET_SECCOMP) before it (3.5).
+fn install_seccomp_filter(p: &ChildPlan) -> Result<(), StepFailure> {
+    let program = p.sandbox.seccomp;
+    if program.is_empty() {
+        return Ok(());
+    }
+    let prog = libc::sock_fprog {
+        // The parent refused programs longer than BPF_MAXINSNS (4096).
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    let install = || {
+        // SAFETY: `prog` is a live local pointing at the plan's program of `len` instructions.
+        match unsafe { raw::seccomp_set_filter(&prog) } {
+            // SAFETY: as above.
+            Err(libc::ENOSYS) => unsafe { raw::prctl_set_seccomp_filter(&prog) },
+            r => r,
+        }
+    };
+    let r = with_implied_no_new_privs(p, libc::EACCES, install);
+    check(Step::Seccomp, program.len() as i64, r)
+}
+
+/// Runs `restrict_self` (landlock_restrict_self, a seccomp filter install); if the kernel
+/// answers `refusal` because the child has neither no_new_privs nor CAP_SYS_ADMIN, sets
+/// no_new_privs and runs it again. So a privileged child is restricted as asked and an
+/// unprivileged one also gets no_new_privs, which the kernel demands of it.
+fn with_implied_no_new_privs(
+    p: &ChildPlan,
+    refusal: i32,
+    restrict_self: impl Fn() -> SysResult,
+) -> SysResult {
+    match restrict_self() {
+        Err(e) if e == refusal && !p.no_new_privs => {
+            raw::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)?;
+            restrict_self()
+        }
+        r => r,
+    }
 }

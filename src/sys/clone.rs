@@ -145,6 +145,28 @@ pub unsafe fn clone_child(
     Ok(Cloned { pid, pidfd })
 }
 
+/// From inside a child: creates a sibling with clone(CLONE_VM|CLONE_VFORK|CLONE_PARENT) that
+/// runs `entry(arg)` on a stack ending at `stack_top`. The sibling is a child of the spawning
+/// process (CLONE_PARENT), so that process waits for it; the caller is suspended until the
+/// sibling execs or exits (CLONE_VFORK). clone(2), not clone3: the caller's handlers are
+/// already reset, and every kernel has it.
+///
+/// # Safety
+/// As for [`clone_child`], with `stack_top` the 16-byte aligned top of a region nothing else
+/// uses until the sibling has exec'd or exited.
+pub unsafe fn clone_sibling(
+    stack_top: usize,
+    entry: ChildEntry,
+    arg: *mut libc::c_void,
+) -> Result<i32, i32> {
+    let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PARENT) as u64;
+    // No CLONE_PIDFD here: the pidfd would land in this process's fd table, not the parent's.
+    let mut unused: i32 = -1;
+    // SAFETY: forwarded contract; without CLONE_PIDFD or CLONE_PARENT_SETTID the kernel does
+    // not write through the pointer.
+    unsafe { arch::clone_legacy(flags, stack_top, &mut unused, entry, arg) }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod arch {
     use super::{ChildEntry, CloneArgs};

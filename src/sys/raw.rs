@@ -167,12 +167,29 @@ pub fn exit_group(code: c_int) -> ! {
     unsafe {
         let _ = sys!(libc::SYS_exit_group, code);
     }
-    // exit_group cannot fail; if it ever returned, spin on the plain exit rather than return.
+    // exit_group returns only when a seccomp filter the child installed answers it with an
+    // errno (a deny-all filter, a filter without exit_group). No syscall can be trusted then:
+    // end the process with a fault, which no filter and no disposition can stop (the kernel
+    // forces SIGILL/SIGTRAP at its default action).
+    trap()
+}
+
+/// An illegal instruction: the process is killed by the kernel (SIGILL on x86_64, SIGILL or
+/// SIGTRAP on aarch64), without a syscall.
+#[inline(always)]
+fn trap() -> ! {
     loop {
-        // SAFETY: as above.
+        // SAFETY: executing an undefined instruction only raises the fault; no memory is
+        // touched. The loop is never re-entered (the fault is fatal), it only satisfies `!`.
+        #[cfg(target_arch = "x86_64")]
         unsafe {
-            let _ = sys!(libc::SYS_exit, code);
-        }
+            asm!("ud2", options(nomem, nostack))
+        };
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            asm!("udf #0", options(nomem, nostack))
+        };
     }
 }
 
@@ -473,4 +490,51 @@ pub fn pidfd_send_signal(pidfd: c_int, sig: c_int) -> SysResult {
 pub unsafe fn poll_now(fds: *mut libc::pollfd, n: usize) -> SysResult {
     // SAFETY: forwarded contract.
     unsafe { sys!(libc::SYS_poll, fds, n, 0) }
+}
+
+/// `setns(fd, nstype)`: join the namespace of an ns file, or (Linux 5.8) the namespaces
+/// `nstype` of the process behind a pidfd.
+#[inline]
+pub fn setns(fd: c_int, nstype: c_int) -> SysResult {
+    // SAFETY: no pointers.
+    unsafe { sys!(libc::SYS_setns, fd, nstype) }
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)` (Linux 3.17).
+///
+/// # Safety
+/// `prog` points to a `sock_fprog` whose filter array is valid for its length.
+#[inline]
+pub unsafe fn seccomp_set_filter(prog: *const libc::sock_fprog) -> SysResult {
+    const SECCOMP_SET_MODE_FILTER: usize = 1;
+    // SAFETY: forwarded contract.
+    unsafe { sys!(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) }
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)`: the same filter through prctl (Linux
+/// 3.5), for kernels before the seccomp syscall.
+///
+/// # Safety
+/// As for [`seccomp_set_filter`].
+#[inline]
+pub unsafe fn prctl_set_seccomp_filter(prog: *const libc::sock_fprog) -> SysResult {
+    const SECCOMP_MODE_FILTER: usize = 2;
+    // SAFETY: forwarded contract.
+    unsafe {
+        sys!(
+            libc::SYS_prctl,
+            libc::PR_SET_SECCOMP,
+            SECCOMP_MODE_FILTER,
+            prog,
+            0,
+            0
+        )
+    }
+}
+
+/// `landlock_restrict_self(ruleset_fd, 0)` (Linux 5.13).
+#[inline]
+pub fn landlock_restrict_self(ruleset_fd: c_int) -> SysResult {
+    // SAFETY: no pointers.
+    unsafe { sys!(libc::SYS_landlock_restrict_self, ruleset_fd, 0) }
 }
