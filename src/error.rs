@@ -140,9 +140,10 @@ impl Error {
         }
     }
 
-    /// Whether the program could not be found (ENOENT/ENOTDIR at exec): shells exit 127.
+    /// Whether the program could not be found (ENOENT/ENOTDIR at exec, or at the userland
+    /// loader's load): shells exit 127.
     pub fn is_not_found(&self) -> bool {
-        self.step == "exec"
+        (self.step == "exec" || self.step == "load")
             && matches!(
                 self.raw_os_error(),
                 Some(libc::ENOENT) | Some(libc::ENOTDIR)
@@ -160,6 +161,9 @@ impl fmt::Display for Error {
             _ => {
                 if self.step == "exec" {
                     write!(f, "failed to execute {program}")?;
+                } else if self.step == "load" {
+                    // The userland loader: the action is why the program cannot be loaded.
+                    write!(f, "failed to load {program}: {}", self.action)?;
                 } else {
                     write!(f, "failed to {} for {program}", self.action)?;
                 }

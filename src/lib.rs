@@ -12,7 +12,9 @@
 //! - **explain**: [`model`] and [`explain`], a pure model of the kernel's execve that predicts
 //!   what an exec will do and why it fails;
 //! - **load**: [`load`], a userland execve: runs an ELF program from a file or from memory in
-//!   the current process (static, static PIE, or dynamic through its ld.so).
+//!   the current process (static, static PIE, or dynamic through its ld.so), or in a spawned
+//!   child ([`Command::loader`], [`Command::program_bytes`]: a program held in memory runs with
+//!   no file and no memfd holding it).
 //!
 //! ```no_run
 //! use forkexec::{Command, Stdio};
@@ -39,7 +41,7 @@
 //! | folder / file | what it is | may use |
 //! | --- | --- | --- |
 //! | `command/` | the public builder, one file per attribute family | `spawn`, `attr`, `exec`, `stdio`, `process`, `error` |
-//! | `spawn/` | request as data, validation, preparation, the spawn flow | `attr`, `exec`, `sys`, `process`, `step`, `stdio`, `error` |
+//! | `spawn/` | request as data, validation, preparation, the spawn flow | `attr`, `exec`, `load` (the userland loader's handoff), `sys`, `process`, `step`, `stdio`, `error` |
 //! | `attr/` | attribute values (signals, namespaces, limits...) and their checks | `sys` (raw types, fd probes) |
 //! | `exec/` | the exec family, PATH search, prepared vectors | `sys` |
 //! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd (or the pid where the kernel has none) | rustix, `sys` (features, signals) |
@@ -48,7 +50,8 @@
 //! | `quoting.rs` | how bytes (a program, a path) are shown in messages | nothing of the crate |
 //! | `model/`, `explain/` | the pure execve model and its renderings | each other (explain reads model) |
 //! | `load/` | the userland loader | `model`, `exec`, `sys` |
-//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings | `step`; `sys/unsafe_api.rs` declares the public `unsafe` fns of `Command` and `Stdio` |
+//! | `sys/` (private) | raw syscalls, clone, child sequence, exec loop, loader mappings and trampoline, the loader stub's memfd and payload | `step`; `sys/unsafe_api.rs` declares the public `unsafe` fns of `Command` and `Stdio` |
+//! | `sys/loader_stub/main.rs` | the loader stub: a separate no-std program (built by build.rs, embedded as bytes) | `sys/trampoline.rs`, `sys/loader_stub/wire.rs` (core-only files it shares with the library) |
 //! | `fd.rs`, `errno.rs`, `error.rs`, `stdio.rs` | small shared vocabulary | `sys` (fd.rs), `quoting` (error.rs), nothing else |
 //!
 //! `sys` is the only place with `unsafe`; the rest of the crate is `#![deny(unsafe_code)]`.
@@ -73,6 +76,8 @@ mod stdio;
 mod step;
 mod sys;
 
+#[cfg(target_arch = "x86_64")]
+pub use command::Loader;
 pub use command::{Command, CommandArgs, CommandEnvs, FromStdError};
 pub use errno::Errno;
 pub use error::{Error, ErrorStage, Result};

@@ -75,6 +75,8 @@ spawn_steps! {
     /// A `pre_exec` closure (fork path, or `Command::exec`).
     PreExec,
     Exec,
+    /// The loader stub (a userland spawn): carrying out the load it was handed.
+    Load,
     /// Parent side: the clone itself (or a resource it needs, such as the child's stack).
     Clone,
     /// Parent side: writing uid_map/gid_map while the child waits.
@@ -136,6 +138,7 @@ impl SpawnStep {
         let d = detail;
         match self {
             S::Exec => ("exec", format!("execute {}", cx.program)),
+            S::Load => ("load", format!("load {}", cx.program)),
             S::Chdir => (
                 "chdir",
                 format!("chdir to {}", cx.cwd.as_deref().unwrap_or("\"\"")),

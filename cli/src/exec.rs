@@ -20,6 +20,10 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(c) => c,
         Err(msg) => return usage_error("exec", &msg),
     };
+    // --userland reaches the library, which says what loads in place instead.
+    if let Err(code) = a.loader.apply(&mut cmd, &a) {
+        return code;
+    }
     // Returns only if something failed, before or at the exec.
     let e = cmd.exec();
     spawn_failed("exec", &a, &cmd, &e)

@@ -16,6 +16,7 @@ mod namespace_flags;
 mod rlimit_flags;
 mod run;
 mod run_attrs;
+mod run_loader;
 mod run_sandbox;
 mod status_channel;
 mod supervisor;

@@ -54,6 +54,8 @@ pub struct RunArgs {
     verbose: bool,
     #[command(flatten)]
     pub(crate) attrs: Box<crate::run_attrs::AttrArgs>,
+    #[command(flatten)]
+    pub(crate) loader: crate::run_loader::LoaderArgs,
     /// Write JSON lines to fd N: {"child-pid":PID} once the program runs, then
     /// {"child-pid":PID,"exit-code":N,"signal":S|null} when it ends (bwrap --json-status-fd).
     #[arg(long, value_name = "N", help_heading = "Supervision")]
@@ -76,6 +78,26 @@ impl RunArgs {
     /// The program as given, for messages.
     pub fn program(&self) -> &OsStr {
         &self.command[0]
+    }
+
+    /// Whether PROGRAM is used as given (--no-path).
+    pub fn no_path(&self) -> bool {
+        self.no_path
+    }
+
+    /// The PATH the child gets: the last `--env PATH=`, none after `--unset PATH` or
+    /// `--env-clear`, else ours.
+    pub fn child_path(&self) -> Option<OsString> {
+        let set = self.env.iter().rev().find_map(|kv| {
+            let (k, v) = crate::environment::parse_assignment(kv).ok()?;
+            (k == "PATH").then(|| v.to_os_string())
+        });
+        let unset = self.unset.iter().any(|n| n == "PATH");
+        match set {
+            Some(v) => Some(v),
+            None if self.env_clear || unset => None,
+            None => std::env::var_os("PATH"),
+        }
     }
 
     /// Builds the Command described by the flags.
@@ -120,6 +142,9 @@ pub fn run(a: RunArgs) -> i32 {
         Ok(c) => c,
         Err(msg) => return usage_error("run", &msg),
     };
+    if let Err(code) = a.loader.apply(&mut cmd, &a) {
+        return code;
+    }
     // The mask forkexec was given, not the one it blocked; --sigmask (applied in build) wins.
     if a.attrs.sigmask.is_none() {
         cmd.signal_mask(forwarder.original_mask());

@@ -12,6 +12,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod loader_support;
+
+use loader_support::{compile_source, is_root, may_replace_exe, retrying_etxtbsy, write_exe};
+
 const FORKEXEC: &str = env!("CARGO_BIN_EXE_forkexec");
 
 /// The assembly of the hand-built program's code (GNU as, Intel syntax). It checks that every
@@ -131,48 +135,24 @@ impl Elf {
     }
 }
 
-fn write_exe(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
-}
-
 /// Runs a command, retrying while the file is ETXTBSY: a file just written can be held open
 /// for writing by a child that another test thread forked meanwhile.
 fn output(cmd: &mut Command) -> std::io::Result<Output> {
-    for _ in 0..100 {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            r => return r,
-        }
-    }
-    cmd.output()
+    retrying_etxtbsy(|| cmd.output(), std::io::Error::raw_os_error)
 }
 
 /// The kernel's run of `prog args` with the environment `env` only, for its errno: forkexec's
 /// spawn, a plain execve (std's Command goes through glibc's execvp, which runs /bin/sh on
 /// ENOEXEC).
 fn kernel_run(prog: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Output, i32> {
-    for _ in 0..100 {
-        let r = forkexec::Command::new(prog)
-            .args(args)
-            .env_clear()
-            .envs(env.iter().copied())
-            .stdout(forkexec::Stdio::piped())
-            .stderr(forkexec::Stdio::piped())
-            .output();
-        match r {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            Err(e) => return Err(e.raw_os_error().unwrap_or(0)),
-            Ok(o) => return Ok(o),
-        }
-    }
-    Err(libc::ETXTBSY)
+    let mut cmd = forkexec::Command::new(prog);
+    cmd.args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(forkexec::Stdio::piped())
+        .stderr(forkexec::Stdio::piped());
+    retrying_etxtbsy(|| cmd.output(), forkexec::Error::raw_os_error)
+        .map_err(|e| e.raw_os_error().unwrap_or(0))
 }
 
 /// `forkexec load [--memory] -- prog args` with the environment `env` only.
@@ -256,36 +236,6 @@ fn hand_built_static_elf_sees_the_kernels_entry_state() {
 /// Compiles report.c with `flags`; None (with the reason printed) when gcc cannot.
 fn compile(dir: &Path, name: &str, flags: &[&str]) -> Option<PathBuf> {
     compile_source(dir, "report.c", name, flags)
-}
-
-/// Compiles `source` (a file in tests/load) with `flags` into `dir/name`; None (with the
-/// reason printed) when gcc cannot.
-fn compile_source(dir: &Path, source: &str, name: &str, flags: &[&str]) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/load")
-        .join(source);
-    let out = dir.join(name);
-    match Command::new("gcc")
-        .args(flags)
-        .arg("-O1")
-        .arg("-o")
-        .arg(&out)
-        .arg(&src)
-        .output()
-    {
-        Ok(o) if o.status.success() => Some(out),
-        Ok(o) => {
-            eprintln!(
-                "skipping {name}: gcc {flags:?} failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            None
-        }
-        Err(e) => {
-            eprintln!("skipping {name}: no gcc ({e})");
-            None
-        }
-    }
 }
 
 fn report_matches(prog: &Path, dynamic: bool) {
@@ -907,18 +857,6 @@ fn a_file_open_for_writing_is_etxtbsy() {
     assert_eq!(l.status.code(), Some(42), "{l:?}");
 }
 
-/// Whether this process could replace /proc/PID/exe (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
-fn may_replace_exe() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|c| c & (1 << 21 | 1 << 40) != 0)
-}
-
 #[test]
 fn proc_self_exe_and_origin_name_the_new_program() {
     if !may_replace_exe() {
@@ -1112,10 +1050,6 @@ fn output_within(cmd: &mut Command, seconds: u64) -> Output {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     child.wait_with_output().unwrap()
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }
 
 #[test]

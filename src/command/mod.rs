@@ -11,6 +11,7 @@
 //! `CommandExt::exec` and `pre_exec` are in [`exec`]; what a Command can tell about itself
 //! (std's getters, its Debug) in [`inspect`]; the conversion from `std::process::Command` in
 //! [`from_std`].
+//! What starts the program (execve, or the userland loader) is in [`loader`].
 
 mod cgroup;
 mod credentials;
@@ -18,6 +19,8 @@ mod exec;
 mod from_std;
 mod inspect;
 mod limits;
+#[cfg(target_arch = "x86_64")]
+mod loader;
 mod namespaces;
 mod sandbox;
 mod security;
@@ -26,6 +29,8 @@ mod signals;
 
 pub use from_std::FromStdError;
 pub use inspect::{CommandArgs, CommandEnvs};
+#[cfg(target_arch = "x86_64")]
+pub use loader::Loader;
 
 use crate::error::{Error, ErrorStage, Result};
 use crate::exec::{PathLookup, ShellFallback};

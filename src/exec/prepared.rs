@@ -90,6 +90,7 @@ impl ExecTarget {
             continue_after: self.rules.continue_errnos(),
             shell_fallback: self.shell == ShellFallback::Sh,
             sh_argv: &self.sh_argv,
+            fd: -1,
         }
     }
 }

@@ -21,12 +21,14 @@
 //! that says so.
 
 use super::error::LoadError;
+use crate::model::Credentials;
 use rustix::fs::{FileType, Mode, OFlags, Stat};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The largest file the loader reads into memory (1 GiB): refused with EFBIG beyond. The kernel
 /// maps files instead of reading them, but a userland loader fed from memory copies them.
@@ -82,26 +84,70 @@ fn open_for_writing(file: &File) -> bool {
     }
 }
 
-/// The execute permission check for the caller's effective ids (root needs any x bit, checked
-/// before).
-fn may_execute(st: &Stat) -> bool {
-    let c = crate::model::Credentials::current();
+/// Who runs the program and where its relative paths start: this process (the default), or a
+/// child that will run with other ids in another working directory, whose files the parent
+/// opens for it (a spawn through the userland loader).
+#[derive(Clone, Debug, Default)]
+pub struct Runner {
+    /// The ids the program will run with; `None`: this process's.
+    pub credentials: Option<Credentials>,
+    /// The working directory it will have; `None`: this process's.
+    pub dir: Option<PathBuf>,
+}
+
+impl Runner {
+    /// Where `path` is, seen from this process: a relative path starts in the runner's
+    /// directory, as the kernel resolves it in the child after its chdir.
+    pub fn locate<'p>(&self, path: &'p Path) -> Cow<'p, Path> {
+        match &self.dir {
+            Some(dir) if path.is_relative() => Cow::Owned(dir.join(path)),
+            _ => Cow::Borrowed(path),
+        }
+    }
+}
+
+/// Whether `who` (`None`: this process) has the permission `bit` (0o4 read, 0o1 execute) on
+/// the file `st` (root needs any x bit to execute, checked before).
+fn permits(st: &Stat, who: Option<&Credentials>, bit: u32) -> bool {
+    let current;
+    let who = match who {
+        Some(c) => c,
+        None => {
+            // This process: its groups are looked up only when they decide.
+            let euid = rustix::process::geteuid().as_raw();
+            if euid == 0 || euid == st.st_uid {
+                return euid == 0 || st.st_mode & (bit << 6) != 0;
+            }
+            current = Credentials::current();
+            &current
+        }
+    };
     let mode = st.st_mode;
-    if c.overrides_permissions() {
+    if who.overrides_permissions() {
         true
-    } else if c.euid == st.st_uid {
-        mode & 0o100 != 0
-    } else if c.in_group(st.st_gid) {
-        mode & 0o010 != 0
+    } else if who.euid == st.st_uid {
+        mode & (bit << 6) != 0
+    } else if who.in_group(st.st_gid) {
+        mode & (bit << 3) != 0
     } else {
-        mode & 0o001 != 0
+        mode & bit != 0
     }
 }
 
 /// Opens `path` for exec and reads it, as `open_exec` would judge it. `what` names the file in
 /// messages ("the program", "the interpreter").
 pub fn open_exec(path: &Path, what: &str) -> Result<ExecFile, LoadError> {
+    open_exec_for(path, what, &Runner::default())
+}
+
+/// [`open_exec`] for a program `runner` runs: its ids judge the permissions (the file is read
+/// here, so a file they may execute but not read is refused as execute-only), its directory
+/// is where a relative `path` starts. Messages name `path` as given.
+pub fn open_exec_for(path: &Path, what: &str, runner: &Runner) -> Result<ExecFile, LoadError> {
     let raw = path.as_os_str().as_bytes();
+    let path = runner.locate(path);
+    let path: &Path = &path;
+    let who = runner.credentials.as_ref();
     if raw.is_empty() {
         // PT_INTERP "\0\0" opens the current directory: EACCES; an empty program path: ENOENT.
         let errno = if what == "the program" {
@@ -120,12 +166,24 @@ pub fn open_exec(path: &Path, what: &str) -> Result<ExecFile, LoadError> {
     if st.st_mode & 0o111 == 0 {
         return Err(refuse(libc::EACCES, what, raw, "has no execute bit"));
     }
-    if !may_execute(&st) {
+    if !permits(&st, who, 0o1) {
         return Err(refuse(
             libc::EACCES,
             what,
             raw,
             "is not executable by this user",
+        ));
+    }
+    if runner.credentials.is_some() && !permits(&st, who, 0o4) {
+        return Err(refuse(
+            libc::EACCES,
+            what,
+            raw,
+            &format!(
+                "is execute-only for the user the program runs as (mode {:04o}): execve maps \
+                 a program without reading it, a userland loader has to read it",
+                st.st_mode & 0o7777
+            ),
         ));
     }
     if let Ok(fs) = rustix::fs::fstatvfs(&handle) {
@@ -147,17 +205,16 @@ pub fn open_exec(path: &Path, what: &str) -> Result<ExecFile, LoadError> {
             &format!("is {size} bytes; the loader reads at most {MAX_FILE_BYTES}"),
         ));
     }
+    // The bytes fstat counted (the kernel reads what is there at its exec, too); a file
+    // that shrank since gives fewer.
     let mut bytes = Vec::with_capacity(size as usize);
-    (&file)
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            let errno = e.raw_os_error().unwrap_or(libc::EIO);
-            LoadError::new(
-                errno,
-                format!("cannot read {what} \"{}\"", raw.escape_ascii()),
-            )
-        })?;
+    (&file).take(size).read_to_end(&mut bytes).map_err(|e| {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        LoadError::new(
+            errno,
+            format!("cannot read {what} \"{}\"", raw.escape_ascii()),
+        )
+    })?;
     Ok(ExecFile { file, bytes })
 }
 
@@ -192,7 +249,6 @@ fn open_for_reading(path: &Path, st: &Stat, what: &str, raw: &[u8]) -> Result<Fi
             "was replaced by another file while it was being opened",
         ));
     }
-    // Reads of a regular file never block; the flag only guarded the open.
-    let _ = rustix::fs::fcntl_setfl(&fd, OFlags::empty());
+    // Left non-blocking: reads of a regular file never block, the flag only guarded the open.
     Ok(File::from(fd))
 }

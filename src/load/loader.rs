@@ -205,13 +205,27 @@ pub struct Stopped<'f> {
     pub error: CarryOutError,
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], LoadError> {
+/// `N` random bytes: getrandom (Linux 3.17), else /dev/urandom (older kernels, or a seccomp
+/// filter that refuses getrandom).
+pub(super) fn random_bytes<const N: usize>() -> Result<[u8; N], LoadError> {
     let mut b = [0u8; N];
     let mut filled = 0;
     while filled < N {
         match rustix::rand::getrandom(&mut b[filled..], rustix::rand::GetRandomFlags::empty()) {
             Ok(n) => filled += n,
             Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
+                use std::io::Read;
+                let urandom = std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| f.read_exact(&mut b[filled..]));
+                return urandom.map(|()| b).map_err(|e| {
+                    LoadError::new(
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                        "cannot get random bytes (getrandom needs Linux 3.17; /dev/urandom \
+                         cannot be read either)",
+                    )
+                });
+            }
             Err(e) => {
                 return Err(LoadError::new(
                     e.raw_os_error(),
@@ -239,7 +253,7 @@ fn in_use(e: crate::Errno, what: &str, start: u64, len: u64) -> LoadError {
     LoadError::new(e.0, reason)
 }
 
-fn role_name(r: Role) -> &'static str {
+pub(super) fn role_name(r: Role) -> &'static str {
     match r {
         Role::Program => "the program",
         Role::Interpreter => "the interpreter",
@@ -260,12 +274,12 @@ fn reserve_image(img: &ElfImage, has_interp: bool) -> Result<Region, LoadError> 
             for attempt in 0..DYN_BASE_TRIES {
                 // Without randomization the kernel uses ELF_ET_DYN_BASE itself; try that
                 // first (it is often where this process's own image is), then random bases.
-                let rnd = if attempt == 0 && !randomize {
-                    0
+                let random = if attempt == 0 && !randomize {
+                    None
                 } else {
-                    (random_u64()? & ((1 << DYN_BASE_RANDOM_BITS) - 1)) * ELF_PAGE
+                    Some(random_u64()?)
                 };
-                let base = (ELF_ET_DYN_BASE + rnd) & !(img.align - 1);
+                let base = dyn_base(img.align, random);
                 if base.saturating_add(span) > task {
                     continue;
                 }
@@ -291,6 +305,18 @@ fn reserve_image(img: &ElfImage, has_interp: bool) -> Result<Region, LoadError> 
     }
 }
 
+/// Where a PIE program with an interpreter goes: ELF_ET_DYN_BASE, moved up by `random` pages
+/// (its low 28 bits) when addresses are randomized, aligned down to `align`.
+pub(super) fn dyn_base(align: u64, random: Option<u64>) -> u64 {
+    let pages = random.map_or(0, |r| r & ((1 << DYN_BASE_RANDOM_BITS) - 1));
+    (ELF_ET_DYN_BASE + pages * ELF_PAGE) & !(align - 1)
+}
+
+/// The random distance (whole pages, under 64 MiB) between the current stack and a new one.
+pub(super) fn stack_offset(random: u64) -> u64 {
+    (random % STACK_RANDOM_PAGES) * ELF_PAGE
+}
+
 /// The stack's room: the soft RLIMIT_STACK rounded to pages, within bounds.
 pub fn stack_size(rlimit: Option<u64>) -> u64 {
     match rlimit {
@@ -308,7 +334,7 @@ fn reserve_stack(size: u64, current: Option<&Mapping>) -> Result<Region, LoadErr
     let len = size as usize + PAGE;
     if let Some(old) = current {
         let offset = if randomization_on() {
-            (random_u64()? % STACK_RANDOM_PAGES) * ELF_PAGE
+            stack_offset(random_u64()?)
         } else {
             0
         };
@@ -327,7 +353,7 @@ fn reserve_stack(size: u64, current: Option<&Mapping>) -> Result<Region, LoadErr
 /// `region_len` bytes whose top is the plan's stack top: as the kernel's `setup_arg_pages`
 /// leaves it, the pages of the strings and [`STACK_EXPAND`] bytes below them (at most the
 /// room), and always the page holding rsp.
-fn initial_stack_mapping(plan: &LoadPlan, region_len: u64) -> (usize, usize) {
+pub(super) fn initial_stack_mapping(plan: &LoadPlan, region_len: u64) -> (usize, usize) {
     let s = &plan.stack;
     let strings = &s.layout.strings;
     let lowest_string = strings
@@ -608,7 +634,7 @@ pub fn prepare<'f>(req: &Request<'_, 'f>) -> Result<Prepared<'f>, LoadError> {
 
 /// The thread name an exec sets: the file's base name, cut to 15 bytes (TASK_COMM_LEN), NUL
 /// terminated.
-fn thread_name(execfn: &[u8]) -> [u8; 16] {
+pub(super) fn thread_name(execfn: &[u8]) -> [u8; 16] {
     let base = execfn.rsplit(|&c| c == b'/').next().unwrap_or(execfn);
     let mut comm = [0u8; 16];
     for (slot, &c) in comm
@@ -686,13 +712,8 @@ fn heap_start(plan: &LoadPlan) -> Result<u64, LoadError> {
     if !randomization_full() {
         return Ok(plan.brk);
     }
-    let base = if plan.program.placement == Placement::Anywhere {
-        (ELF_ET_DYN_BASE + ELF_PAGE - 1) & !(ELF_PAGE - 1)
-    } else {
-        plan.brk
-    };
     for _ in 0..HEAP_TRIES {
-        let start = base + (random_u64()? % BRK_RANDOM_PAGES) * ELF_PAGE;
+        let start = random_heap_start(plan.program.placement, plan.brk, random_u64()?);
         // A page reserved and dropped at once: free now, and left free.
         if Region::reserve(Where::Exactly(start as usize), PAGE).is_ok() {
             return Ok(start);
@@ -701,13 +722,24 @@ fn heap_start(plan: &LoadPlan) -> Result<u64, LoadError> {
     Ok(plan.brk)
 }
 
+/// A heap start drawn with `random`: after the program's bss (`brk`; a static PIE's, placed
+/// `Anywhere`: after ELF_ET_DYN_BASE), less than 1 GiB up, as arch_randomize_brk draws it.
+pub(super) fn random_heap_start(placement: Placement, brk: u64, random: u64) -> u64 {
+    let base = if placement == Placement::Anywhere {
+        (ELF_ET_DYN_BASE + ELF_PAGE - 1) & !(ELF_PAGE - 1)
+    } else {
+        brk
+    };
+    base + (random % BRK_RANDOM_PAGES) * ELF_PAGE
+}
+
 /// Whether randomization is full (randomize_va_space 2): the heap start is randomized too.
-fn randomization_full() -> bool {
+pub(super) fn randomization_full() -> bool {
     randomize_va_space() >= 2 && !personality_no_randomize()
 }
 
 /// The layout PR_SET_MM_MAP records: the plan's, with the heap starting at `brk`.
-fn layout(plan: &LoadPlan, brk: u64) -> MmMap {
+pub(super) fn layout(plan: &LoadPlan, brk: u64) -> MmMap {
     let m = &plan.mm;
     MmMap {
         start_code: m.start_code,
@@ -727,25 +759,26 @@ fn layout(plan: &LoadPlan, brk: u64) -> MmMap {
 
 /// Whether addresses are randomized for this process, as the kernel's PF_RANDOMIZE:
 /// randomize_va_space is not 0 and the personality lacks ADDR_NO_RANDOMIZE (`setarch -R`).
-fn randomization_on() -> bool {
+pub(super) fn randomization_on() -> bool {
     randomize_va_space() >= 1 && !personality_no_randomize()
 }
 
-/// /proc/sys/kernel/randomize_va_space (2, full randomization, when unreadable).
+/// /proc/sys/kernel/randomize_va_space (2, full randomization, when unreadable), read once
+/// per process: a machine setting, and reading it costs a spawn through the loader ~2 us.
 fn randomize_va_space() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(2)
+    static SETTING: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *SETTING.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/randomize_va_space")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(2)
+    })
 }
 
-/// Whether this process's personality has ADDR_NO_RANDOMIZE (from /proc/self/personality).
+/// Whether this process's personality has ADDR_NO_RANDOMIZE (`setarch -R`).
 fn personality_no_randomize() -> bool {
     const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
-    std::fs::read_to_string("/proc/self/personality")
-        .ok()
-        .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
-        .is_some_and(|p| p & ADDR_NO_RANDOMIZE != 0)
+    crate::sys::raw::personality() & ADDR_NO_RANDOMIZE != 0
 }
 
 impl<'f> Prepared<'f> {

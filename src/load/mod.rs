@@ -19,6 +19,8 @@
 //! - [`maps`]: this process's mappings, as /proc/self/maps lists them;
 //! - [`plan`]: the pure plan: segments, placement, entry, brk, the initial stack bytes;
 //! - [`loader`]: preparing the plan, then carrying it out (`crate::sys::jump`: the trampoline);
+//! - [`handoff`]: a plan carried out by the loader stub in a new process (spawning through
+//!   the userland loader);
 //! - [`render`]: the plan as text and JSON.
 //!
 //! Every failure is a [`LoadError`] with the errno execve would give, returned before the
@@ -61,11 +63,16 @@
 //!   of code stays mapped (`crate::sys::jump`); the 8 bytes below the initial rsp hold the
 //!   entry address (the kernel leaves them 0);
 //! - a `#!` script loads from a file only ([`exec_memory`] refuses it: ENOEXEC).
+//!
+//! A spawned child can be started by this loader too (`Command::loader`, `Command::program_bytes`):
+//! it execs a small loader stub, which loads what the parent planned into its fresh address
+//! space ([`handoff`], which lists what differs there).
 
 pub mod credentials;
 pub mod elf;
 mod error;
 pub mod file;
+pub mod handoff;
 pub mod loader;
 pub mod maps;
 pub mod plan;
@@ -87,12 +94,20 @@ use std::path::Path;
 /// Reads the interpreter a program's PT_INTERP names, if any (after the program's header
 /// checks, as the kernel opens it).
 fn read_interpreter(program: &[u8]) -> Result<Option<file::ExecFile>, LoadError> {
+    read_interpreter_for(program, &file::Runner::default())
+}
+
+/// [`read_interpreter`] for a program `runner` runs.
+fn read_interpreter_for(
+    program: &[u8],
+    runner: &file::Runner,
+) -> Result<Option<file::ExecFile>, LoadError> {
     let img = elf::ElfImage::parse(program, elf::Role::Program)?;
     match img.interp {
         None => Ok(None),
         Some(path) => {
             let p = Path::new(std::ffi::OsStr::from_bytes(&path));
-            file::open_exec(p, "the interpreter").map(Some)
+            file::open_exec_for(p, "the interpreter", runner).map(Some)
         }
     }
 }

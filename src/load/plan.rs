@@ -428,6 +428,35 @@ fn place(
     })
 }
 
+/// Checks the program and its interpreter as the kernel does after its point of no return,
+/// and places each, given as (image, file length, base), at its base (ET_EXEC images at
+/// their own addresses): the part of a plan that does not depend on argv, envp or the stack.
+pub fn place_images(
+    program: (&ElfImage, u64, u64),
+    interpreter: Option<(&ElfImage, u64, u64)>,
+) -> Result<(ImagePlan, Option<ImagePlan>), LoadError> {
+    let (program, file_len, base) = program;
+    super::elf::check_loadable(program, interpreter.map(|(i, _, _)| i))?;
+    let prog = place(program, base, interpreter.is_some(), file_len)?;
+    let interp = match interpreter {
+        Some((img, file_len, base)) => Some(place(img, base, false, file_len)?),
+        None => None,
+    };
+    // Two images that overlap cannot both be mapped (the loader would find it out as EEXIST).
+    if let Some(i) = &interp {
+        if i.start < prog.end && prog.start < i.end {
+            return Err(LoadError::new(
+                libc::ENOMEM,
+                format!(
+                    "the interpreter ({:#x}..{:#x}) overlaps the program ({:#x}..{:#x})",
+                    i.start, i.end, prog.start, prog.end
+                ),
+            ));
+        }
+    }
+    Ok((prog, interp))
+}
+
 /// Plans the load of `input.program` (and its interpreter) at `input.addresses`.
 ///
 /// Errors carry the errno execve gives for the same files (see [`super::elf`]); a program with
@@ -457,35 +486,17 @@ pub fn plan_images(
     program: &ElfImage,
     interpreter: Option<&ElfImage>,
 ) -> Result<LoadPlan, LoadError> {
-    super::elf::check_loadable(program, interpreter)?;
     let a = &input.addresses;
-    let prog = place(
-        program,
-        a.program,
-        interpreter.is_some(),
-        input.program.len() as u64,
+    let (prog, interp) = place_images(
+        (program, input.program.len() as u64, a.program),
+        interpreter.map(|i| {
+            (
+                i,
+                input.interpreter.map_or(0, |b| b.len() as u64),
+                a.interpreter,
+            )
+        }),
     )?;
-    let interp = match interpreter {
-        Some(img) => Some(place(
-            img,
-            a.interpreter,
-            false,
-            input.interpreter.map_or(0, |b| b.len() as u64),
-        )?),
-        None => None,
-    };
-    // Two images that overlap cannot both be mapped (the loader would find it out as EEXIST).
-    if let Some(i) = &interp {
-        if i.start < prog.end && prog.start < i.end {
-            return Err(LoadError::new(
-                libc::ENOMEM,
-                format!(
-                    "the interpreter ({:#x}..{:#x}) overlaps the program ({:#x}..{:#x})",
-                    i.start, i.end, prog.start, prog.end
-                ),
-            ));
-        }
-    }
 
     // The argv+envp budget, charged in the kernel's order.
     let empty_argv = [Vec::new()];
@@ -589,13 +600,9 @@ pub fn plan_images(
     })
 }
 
-/// The mm fields as `load_elf_binary` and `create_elf_tables` set them.
-fn mm_layout(
-    prog: &ImagePlan,
-    strings: &stack::StringAddresses,
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-) -> MmLayout {
+/// The mm fields `load_elf_binary` sets from the program's segments: code and data bounds,
+/// and the heap start (the stack and string fields are 0).
+pub fn code_and_data(prog: &ImagePlan) -> MmLayout {
     let mut m = MmLayout {
         start_code: u64::MAX,
         start_brk: prog.end,
@@ -610,6 +617,17 @@ fn mm_layout(
         m.start_data = m.start_data.max(s.vaddr);
         m.end_data = m.end_data.max(file_end);
     }
+    m
+}
+
+/// The mm fields as `load_elf_binary` and `create_elf_tables` set them.
+fn mm_layout(
+    prog: &ImagePlan,
+    strings: &stack::StringAddresses,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> MmLayout {
+    let mut m = code_and_data(prog);
     let end_of = |addrs: &[u64], strs: &[Vec<u8>]| {
         addrs
             .last()

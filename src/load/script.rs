@@ -7,7 +7,7 @@
 //! to hand it (the kernel would pass /dev/fd/N; [`super::exec_memory`] refuses with ENOEXEC).
 
 use super::error::LoadError;
-use super::file::{open_exec, ExecFile};
+use super::file::{open_exec_for, ExecFile, Runner};
 use crate::model::binfmt::script;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -31,12 +31,18 @@ pub struct Resolved {
 
 /// Opens `path` and follows its `#!` lines to the program that runs.
 pub fn resolve(path: &Path, argv: &[Vec<u8>]) -> Result<Resolved, LoadError> {
+    resolve_for(path, argv, &Runner::default())
+}
+
+/// [`resolve`] for a program `runner` runs (its ids and directory, see [`Runner`]); the
+/// paths in argv and in [`Resolved`] are as the kernel would see them.
+pub fn resolve_for(path: &Path, argv: &[Vec<u8>], runner: &Runner) -> Result<Resolved, LoadError> {
     let mut path = path.to_path_buf();
     let mut argv = argv.to_vec();
     let mut scripts = Vec::new();
     let mut what = "the program".to_string();
     loop {
-        let file = open_exec(&path, &what)?;
+        let file = open_exec_for(&path, &what, runner)?;
         if !file.bytes.starts_with(b"#!") {
             return Ok(Resolved {
                 file,

@@ -33,8 +33,21 @@ pub fn search(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
 ) -> Result<Found, LoadError> {
+    search_with(name, path_var, SearchRules::Glibc, |path| {
+        plan_file(path, argv, envp)
+    })
+    .map(|(path, plan)| Found { path, plan })
+}
+
+/// [`search`] with `rules`, judging each candidate with `judge` (which fails exactly where
+/// execve would, with its errno): the first candidate it accepts, and what it made of it.
+pub fn search_with<T>(
+    name: &OsStr,
+    path_var: Option<&OsStr>,
+    rules: SearchRules,
+    mut judge: impl FnMut(&Path) -> Result<T, LoadError>,
+) -> Result<(PathBuf, T), LoadError> {
     let raw = name.as_bytes();
-    let rules = SearchRules::Glibc;
     let candidates =
         Candidates::search(raw, path_var.map(OsStr::as_bytes), rules).map_err(|errno| {
             LoadError::new(
@@ -46,13 +59,8 @@ pub fn search(
     let mut last: Option<LoadError> = None;
     for candidate in candidates.paths() {
         let path = Path::new(OsStr::from_bytes(candidate.to_bytes()));
-        match plan_file(path, argv, envp) {
-            Ok(plan) => {
-                return Ok(Found {
-                    path: path.to_path_buf(),
-                    plan,
-                })
-            }
+        match judge(path) {
+            Ok(t) => return Ok((path.to_path_buf(), t)),
             Err(e) if candidates.direct || !rules.continues_after(e.errno.0) => return Err(e),
             Err(e) => {
                 if e.errno.0 == libc::EACCES && refused.is_none() {

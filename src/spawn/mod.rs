@@ -6,6 +6,7 @@
 //! - [`fds`]: the child's fd table: moves for swaps and cycles, close-on-exec ranges;
 //! - [`id_maps`]: the parent's part of a new user namespace;
 //! - [`sandbox`]: namespaces to join, the pty, the pid-namespace hop's parent side;
+//! - [`userland`]: the flow through the userland loader (`Command::loader`);
 //! - this file: the flow, and the one side effect before the clone (stdio pipes, /dev/null).
 
 pub(crate) mod fds;
@@ -13,6 +14,8 @@ pub(crate) mod id_maps;
 pub(crate) mod plan;
 pub(crate) mod sandbox;
 pub(crate) mod spec;
+#[cfg(target_arch = "x86_64")]
+mod userland;
 
 use crate::error::{Error, ErrorStage, Result};
 use crate::exec::{CStringArray, Envp};
@@ -23,7 +26,7 @@ use crate::step::{SpawnStep, StepContext, StepFailure};
 use crate::sys::child_sequence::{ChildPlan, FdHiding, Report};
 use crate::sys::clone::{CloneForm, CloneRequest};
 use crate::sys::features;
-use crate::sys::launch;
+use crate::sys::launch::{self, Spawned};
 use fds::FdPlan;
 use spec::{PreExecHooks, Spec};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -43,9 +46,22 @@ pub(crate) enum StdioDefault {
 pub(crate) fn spawn(spec: &mut Spec, defaults: [StdioDefault; 3]) -> Result<Child> {
     plan::validate(spec)?;
     let envp = plan::envp(spec);
-    plan::exec_target(spec)?;
+    #[cfg(target_arch = "x86_64")]
+    let userland = spec.userland;
+    #[cfg(not(target_arch = "x86_64"))]
+    let userland = false;
+    if !userland {
+        plan::exec_target(spec)?;
+    }
     // The closures are called through `&mut`; the rest of the spec is only read.
     let mut hooks = std::mem::take(&mut spec.pre_exec);
+    #[cfg(target_arch = "x86_64")]
+    let spawned = if userland {
+        userland::spawn(spec, defaults, envp, &mut hooks)
+    } else {
+        spawn_prepared(spec, defaults, envp, &mut hooks)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
     let spawned = spawn_prepared(spec, defaults, envp, &mut hooks);
     spec.pre_exec = hooks;
     spawned
@@ -58,8 +74,29 @@ fn spawn_prepared(
     hooks: &mut PreExecHooks,
 ) -> Result<Child> {
     let target = &spec.target.as_ref().expect("exec_target set it").target;
+    let mut prepared = prepare_fds(spec, defaults, hooks)?;
+    prepared.fds.finish(spec.keep_fds);
+    let call = plan::ExecCall::of(spec, target, &envp);
+    let launched = launch(spec, &prepared, call, &envp, hooks)?;
+    prepared.finish(spec, launched)
+}
+
+/// The child's fd table (not yet finished: more fds can be lent) and sandbox, and the parent's
+/// ends of the stdio pipes.
+struct PreparedFds {
+    fds: FdPlan,
+    sandbox: sandbox::PreparedSandbox,
+    parent_ends: [Option<OwnedFd>; 3],
+}
+
+/// Prepares the sandbox (which may take fds 0-2 for a pty) and the fd table.
+fn prepare_fds(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    hooks: &PreExecHooks,
+) -> Result<PreparedFds> {
     let mut fds = FdPlan::default();
-    let (mut sandbox, with_pty) = sandbox::PreparedSandbox::prepare(spec, &mut fds)?;
+    let (sandbox, with_pty) = sandbox::PreparedSandbox::prepare(spec, &mut fds)?;
     if sandbox.hops() && !hooks.0.is_empty() {
         return Err(Error::invalid(
             &spec.program,
@@ -69,14 +106,59 @@ fn spawn_prepared(
              take the fork path, which cannot do that",
         ));
     }
-    let parent_ends = fd_plan(spec, defaults, &mut fds, with_pty)?;
+    let parent_ends = requested_fds(spec, defaults, &mut fds, with_pty)?;
+    Ok(PreparedFds {
+        fds,
+        sandbox,
+        parent_ends,
+    })
+}
 
+impl PreparedFds {
+    /// The Child of a launch, or its failure as an Error. Closes the child's ends of pipes
+    /// and /dev/null in the parent.
+    fn finish(
+        self,
+        spec: &Spec,
+        launched: std::result::Result<Spawned, StepFailure>,
+    ) -> Result<Child> {
+        let PreparedFds {
+            fds,
+            mut sandbox,
+            parent_ends,
+        } = self;
+        drop(fds);
+        let s = launched.map_err(|f| describe_failure(spec, f))?;
+        let child = Child::new(
+            s.pid,
+            s.pidfd,
+            parent_ends,
+            spec.kill_on_drop,
+            plan::leads_group(spec),
+            foreground(spec, s.pid),
+        );
+        Ok(child.with_pty(sandbox.take_pty()))
+    }
+}
+
+/// Clones a child that runs the child sequence with `fds`, then `call` (whose environment is
+/// `envp`), as this kernel and the request allow: forked for `pre_exec` closures, released
+/// after the parent's part for uid/gid maps or a cgroup to join, else on the vfork path.
+/// Returns once the child has exec'd, or the step that failed; an error before any clone.
+fn launch(
+    spec: &Spec,
+    prepared: &PreparedFds,
+    call: plan::ExecCall<'_>,
+    envp: &Envp,
+    hooks: &mut PreExecHooks,
+) -> Result<std::result::Result<Spawned, StepFailure>> {
     // What this kernel can do: probed at the first spawn of the process, read from a cache after.
     let support = features::support()
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
     let candidates = fd_candidates(spec, &support);
     let report = Report::default();
-    let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, own_pid(spec));
+    let sandbox = &prepared.sandbox;
+    let mut child_plan = plan::child_plan(spec, call, &prepared.fds, &report, own_pid(spec));
     hide_fds_by_candidates(&mut child_plan, &candidates);
     child_plan.sandbox = sandbox.plan(spec);
     // After a pid-namespace hop the parent is outside the program's namespace: getppid is 0.
@@ -125,36 +207,19 @@ fn spawn_prepared(
         };
         sandbox.finish_launch(launched)
     };
-    let mut launched = launch_once(&mut child_plan);
+    let launched = launch_once(&mut child_plan);
     // EFAULT from execve with the inherited (live) environ: argv and the path are ours, so
     // another thread's setenv moved the environ array under the exec. Retry once with a
     // snapshot taken under std's env lock. Costs nothing unless it happens.
-    let snapshot;
+    let efault = matches!(launched, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT);
+    if !(efault && matches!(envp, Envp::Inherit)) {
+        return Ok(launched);
+    }
+    let snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
     let retry_report = Report::default();
-    if matches!(envp, Envp::Inherit)
-        && matches!(launched, Err(f) if f.step == SpawnStep::Exec && f.errno == libc::EFAULT)
-    {
-        snapshot = Envp::Explicit(CStringArray::from_env_snapshot());
-        child_plan.envp = snapshot.as_ptr();
-        child_plan.report = &retry_report;
-        launched = launch_once(&mut child_plan);
-    }
-    drop(fds); // closes the child's ends of pipes and /dev/null in the parent
-    drop(cgroup);
-    match launched {
-        Ok(s) => {
-            let child = Child::new(
-                s.pid,
-                s.pidfd,
-                parent_ends,
-                spec.kill_on_drop,
-                plan::leads_group(spec),
-                foreground(spec, s.pid),
-            );
-            Ok(child.with_pty(sandbox.take_pty()))
-        }
-        Err(f) => Err(describe_failure(spec, f)),
-    }
+    child_plan.envp = snapshot.as_ptr();
+    child_plan.report = &retry_report;
+    Ok(launch_once(&mut child_plan))
 }
 
 /// The terminal and group of a foreground child: the group it joined, or its own.
@@ -180,6 +245,18 @@ fn fd_plan(
     fds: &mut FdPlan,
     stdio_taken: bool,
 ) -> Result<[Option<OwnedFd>; 3]> {
+    let parent_ends = requested_fds(spec, defaults, fds, stdio_taken)?;
+    fds.finish(spec.keep_fds);
+    Ok(parent_ends)
+}
+
+/// [`fd_plan`] not yet finished: more fds can be lent before `finish`.
+fn requested_fds(
+    spec: &Spec,
+    defaults: [StdioDefault; 3],
+    fds: &mut FdPlan,
+    stdio_taken: bool,
+) -> Result<[Option<OwnedFd>; 3]> {
     let parent_ends = if stdio_taken {
         [None, None, None]
     } else {
@@ -195,7 +272,6 @@ fn fd_plan(
         }
         fds.lend(*child_fd, fd.as_ref().map_or(-1, |f| f.as_raw_fd()));
     }
-    fds.finish(spec.keep_fds);
     Ok(parent_ends)
 }
 
@@ -242,6 +318,12 @@ pub(crate) fn exec_in_place(spec: &mut Spec) -> Error {
             "clone_namespaces, uid_map, gid_map and cgroup act at a clone; exec makes none \
              (unshare_namespaces works)",
         ))
+    } else if cfg!(target_arch = "x86_64") && spec.userland {
+        Some((
+            "loader",
+            "the userland loader loads a program into this process with \
+             forkexec::load::exec_file or exec_memory (forkexec load), not through exec",
+        ))
     } else {
         None
     };
@@ -280,7 +362,8 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
     let candidates = fd_candidates(spec, &support);
     let report = Report::default();
     let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
-    let mut child_plan = plan::child_plan(spec, target, &envp, &fds, &report, parent);
+    let call = plan::ExecCall::of(spec, target, &envp);
+    let mut child_plan = plan::child_plan(spec, call, &fds, &report, parent);
     hide_fds_by_candidates(&mut child_plan, &candidates);
     child_plan.sandbox = sandbox.plan(spec);
     let f = launch::exec_in_place(&mut child_plan, &mut || run_hooks(hooks));

@@ -12,8 +12,10 @@ use crate::attr::{self, sig_bit};
 use crate::error::{Error, ErrorStage};
 use crate::exec::{CStringArray, Candidates, Envp, ExecTarget, PathLookup, SearchRules};
 use crate::sys::child_sequence::{ChildPlan, FdHiding, Report, SandboxPlan};
+use crate::sys::exec_loop::ExecCandidates;
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
+use std::os::raw::c_char;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// Refuses bad input before anything is opened or cloned: what a builder method recorded, fds
@@ -129,7 +131,7 @@ pub(crate) fn envp(spec: &Spec) -> Envp {
 
 /// The PATH that decides the search: the child's if the request sets or removes it (as std
 /// does), otherwise the caller's; `None` when no search happens or PATH is unset.
-fn search_path(spec: &Spec) -> Option<OsString> {
+pub(crate) fn search_path(spec: &Spec) -> Option<OsString> {
     let searching =
         matches!(spec.lookup, PathLookup::Search(_)) && !spec.program.as_bytes().contains(&b'/');
     match spec.env.get(OsStr::new("PATH")) {
@@ -171,14 +173,31 @@ pub(crate) fn exec_target(spec: &mut Spec) -> Result<&ExecTarget, Error> {
     Ok(&spec.target.as_ref().expect("set above").target)
 }
 
-/// Lowers a validated spec into the raw view the child sequence executes. `target` is the
-/// spec's exec target, `envp` its environment, `fds` its planned fd table. `parent_pid` is the
-/// process whose death the parent-death signal follows: this one for a spawn, our parent for
+/// What the child execs: the candidates (or a file), with argv and envp.
+pub(crate) struct ExecCall<'a> {
+    pub exec: ExecCandidates<'a>,
+    pub argv: *const *const c_char,
+    pub envp: *const *const c_char,
+}
+
+impl<'a> ExecCall<'a> {
+    /// The spec's own exec: its target, its argv, `envp`.
+    pub fn of(spec: &'a Spec, target: &'a ExecTarget, envp: &Envp) -> Self {
+        ExecCall {
+            exec: target.raw(),
+            argv: spec.argv.as_ptr(),
+            envp: envp.as_ptr(),
+        }
+    }
+}
+
+/// Lowers a validated spec into the raw view the child sequence executes. `call` is what the
+/// child execs at the end, `fds` the spec's planned fd table. `parent_pid` is the process
+/// whose death the parent-death signal follows: this one for a spawn, our parent for
 /// `Command::exec`.
 pub(crate) fn child_plan<'a>(
     spec: &'a Spec,
-    target: &'a ExecTarget,
-    envp: &Envp,
+    call: ExecCall<'a>,
     fds: &'a FdPlan,
     report: &'a Report,
     parent_pid: i32,
@@ -187,9 +206,9 @@ pub(crate) fn child_plan<'a>(
     let cstr_or_null = |c: Option<&'a CString>| c.map_or(std::ptr::null(), |c| c.as_ptr());
     ChildPlan {
         report,
-        exec: target.raw(),
-        argv: spec.argv.as_ptr(),
-        envp: envp.as_ptr(),
+        exec: call.exec,
+        argv: call.argv,
+        envp: call.envp,
         wait_fd: -1,
         status_fd: -1,
         // A pty makes the child lead a session whose terminal it is (fd 0 after the map).
@@ -326,7 +345,7 @@ mod tests {
         let target = &spec.target.as_ref().unwrap().target;
         let fds = FdPlan::default();
         let report = Report::default();
-        let p = child_plan(spec, target, &envp, &fds, &report, 1);
+        let p = child_plan(spec, ExecCall::of(spec, target, &envp), &fds, &report, 1);
         assert_eq!(p.pgid, Some(0), "foreground implies a new group");
         assert_eq!(p.foreground_fd, 0);
         assert_eq!(p.umask, Some(0o27));

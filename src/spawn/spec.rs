@@ -12,6 +12,7 @@ use std::fmt;
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A `pre_exec` closure: runs in a forked child just before the exec.
 pub(crate) type PreExecHook = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
@@ -56,6 +57,10 @@ pub(crate) struct Spec {
     pub invalid: Option<(String, String)>,
     /// The exec target, kept while the PATH it was computed from and argc are unchanged.
     pub target: Option<CachedTarget>,
+    /// Start the program with the userland loader (in a loader stub) instead of execve.
+    pub userland: bool,
+    /// The program's bytes, run from memory (with the userland loader).
+    pub program_bytes: Option<Arc<[u8]>>,
 }
 
 /// An exec target with the PATH it was computed from.
@@ -91,6 +96,8 @@ impl Spec {
             pre_exec: PreExecHooks::default(),
             invalid: None,
             target: None,
+            userland: false,
+            program_bytes: None,
         };
         match to_cstring(program.as_bytes()) {
             Ok(c) => spec.argv.push(c),

@@ -33,6 +33,22 @@ pub struct ExecCandidates<'a> {
     pub shell_fallback: bool,
     /// Scratch for the `/bin/sh path args...` vector: room for `max(argc, 1) + 2` pointers.
     pub sh_argv: &'a [AtomicPtr<c_char>],
+    /// An open file to exec instead of the paths (`fexecve`), or -1.
+    pub fd: i32,
+}
+
+impl ExecCandidates<'static> {
+    /// `fexecve(fd)`: exec the open file `fd` (`execveat(fd, "", AT_EMPTY_PATH)`).
+    pub fn fexecve(fd: i32) -> Self {
+        ExecCandidates {
+            paths: &[],
+            direct: true,
+            continue_after: &[],
+            shell_fallback: false,
+            sh_argv: &[],
+            fd,
+        }
+    }
 }
 
 /// `execveat(dirfd, path, argv, envp, flags)`; for an fexecve (`path` empty, `flags` exactly
@@ -83,6 +99,9 @@ fn proc_fd_path(fd: i32, buf: &mut [u8; 32]) -> *const c_char {
 
 /// Tries each candidate of `t` with `argv` and `envp`; returns the errno the search ends on.
 pub fn run(t: &ExecCandidates, argv: *const *const c_char, envp: *const *const c_char) -> i32 {
+    if t.fd >= 0 {
+        return run_at(t.fd, c"", argv, envp, libc::AT_EMPTY_PATH);
+    }
     let mut saw_eacces = false;
     let mut last = libc::ENOENT;
     for &CPtr(path) in t.paths {

@@ -37,6 +37,7 @@
 
 use super::mapping::{Region, Where, PAGE};
 use super::mm::MmMap;
+use super::trampoline;
 use crate::errno::Errno;
 use core::arch::asm;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -171,134 +172,9 @@ pub fn unregister_rseq(area: &RseqArea) -> bool {
     false
 }
 
-// The trampoline (see the module docs). Position-independent: the parameters follow the code
-// at `.Lparams`, u64 each:
-//   [0] number of (address, length) ranges to unmap, from [168]
-//   [8] the exe fd for PR_SET_MM_MAP, or -1 to leave /proc/PID/exe alone
-//   [16] rsp at entry (the address of argc)
-//   [24] the entry point
-//   [32] the vDSO's exit sequence, or 0 to start the program with this page's own `ret`
-//   [40] rbp for the exit sequence (argc - 16 when it starts with `leave`, else 0)
-//   [48] this page's address, [56] its length (what the exit sequence unmaps)
-//   [64..168) a `struct prctl_mm_map` naming the exe fd
-core::arch::global_asm!(
-    ".pushsection .rodata.forkexec_trampoline,\"a\",@progbits",
-    ".balign 16",
-    ".globl forkexec_trampoline",
-    ".hidden forkexec_trampoline",
-    "forkexec_trampoline:",
-    "lea r12, [rip + .Lparams]",
-    "mov rbx, [r12]",
-    "lea r13, [r12 + 168]",
-    ".Lunmap:",
-    "test rbx, rbx",
-    "jz .Lexe",
-    "mov rdi, [r13]",
-    "mov rsi, [r13 + 8]",
-    "mov eax, 11", // munmap
-    "syscall",
-    "add r13, 16",
-    "dec rbx",
-    "jmp .Lunmap",
-    ".Lexe:",
-    "cmp qword ptr [r12 + 8], 0",
-    "jl .Lfs",
-    "mov edi, 35", // PR_SET_MM
-    "mov esi, 14", // PR_SET_MM_MAP
-    "lea rdx, [r12 + 64]",
-    "mov r10d, 104", // sizeof(struct prctl_mm_map)
-    "xor r8d, r8d",
-    "mov eax, 157", // prctl
-    "syscall",
-    "mov rdi, [r12 + 8]",
-    "mov eax, 3", // close
-    "syscall",
-    ".Lfs:",
-    "mov eax, 158", // arch_prctl(ARCH_SET_FS, 0), as after execve
-    "mov edi, 0x1002",
-    "xor esi, esi",
-    "syscall",
-    // The new stack, with the entry point below argc for the final `ret` to pop.
-    "mov rsp, [r12 + 16]",
-    "push qword ptr [r12 + 24]",
-    "mov rbp, [r12 + 40]",
-    // Every other register zero: the state execve leaves.
-    "xor eax, eax",
-    "xor ebx, ebx",
-    "xor ecx, ecx",
-    "xor edx, edx", // rdx = 0: no function for the C start-up to atexit()
-    "xor esi, esi",
-    "xor edi, edi",
-    "xor r8d, r8d",
-    "xor r9d, r9d",
-    "xor r10d, r10d",
-    "xor r11d, r11d",
-    "xor r12d, r12d",
-    "xor r13d, r13d",
-    "xor r14d, r14d",
-    "xor r15d, r15d",
-    "pxor xmm0, xmm0",
-    "pxor xmm1, xmm1",
-    "pxor xmm2, xmm2",
-    "pxor xmm3, xmm3",
-    "pxor xmm4, xmm4",
-    "pxor xmm5, xmm5",
-    "pxor xmm6, xmm6",
-    "pxor xmm7, xmm7",
-    "pxor xmm8, xmm8",
-    "pxor xmm9, xmm9",
-    "pxor xmm10, xmm10",
-    "pxor xmm11, xmm11",
-    "pxor xmm12, xmm12",
-    "pxor xmm13, xmm13",
-    "pxor xmm14, xmm14",
-    "pxor xmm15, xmm15",
-    "cmp qword ptr [rip + .Lparams + 32], 0",
-    "je .Lret",
-    // munmap(this page) from the vDSO, which zeroes rcx, rdx, rsi, rdi, r11 and returns.
-    "mov eax, 11",
-    "mov rdi, [rip + .Lparams + 48]",
-    "mov rsi, [rip + .Lparams + 56]",
-    "jmp qword ptr [rip + .Lparams + 32]",
-    ".Lret:",
-    "ret",
-    ".balign 8",
-    ".Lparams:",
-    ".globl forkexec_trampoline_end",
-    ".hidden forkexec_trampoline_end",
-    "forkexec_trampoline_end:",
-    ".popsection",
-);
-
-extern "C" {
-    static forkexec_trampoline: u8;
-    static forkexec_trampoline_end: u8;
-}
-
-/// Bytes of parameters before the ranges (see the layout above the assembly).
-const PARAMS_HEADER: usize = 168;
-/// The trampoline's page (code, parameters and ranges fit in one).
-const TRAMPOLINE_BYTES: usize = PAGE;
-
-/// The trampoline's code, from this binary's read-only data.
-fn trampoline_code() -> &'static [u8] {
-    // SAFETY: taking the addresses of the two labels of the global_asm block above. (Safe
-    // without `unsafe` since Rust 1.82; kept for 1.80.)
-    #[allow(unused_unsafe)]
-    let (start, end) = unsafe {
-        (
-            core::ptr::addr_of!(forkexec_trampoline) as usize,
-            core::ptr::addr_of!(forkexec_trampoline_end) as usize,
-        )
-    };
-    // SAFETY: start..end are the assembled bytes between the two labels, in a read-only
-    // section of this binary that lives as long as the process.
-    unsafe { core::slice::from_raw_parts(start as *const u8, end - start) }
-}
-
 /// The most ranges a trampoline unmaps.
 pub fn max_unmap_ranges() -> usize {
-    (TRAMPOLINE_BYTES - trampoline_code().len() - PARAMS_HEADER) / 16
+    trampoline::max_unmap_ranges()
 }
 
 /// A `syscall; [leave;] xor...; ret` sequence in the vDSO that zeroes every register the
@@ -339,7 +215,7 @@ impl Trampoline {
     /// Reserves the trampoline's page (its address is needed to decide what to unmap).
     pub fn reserve() -> Result<Trampoline, Errno> {
         Ok(Trampoline {
-            page: Region::reserve(Where::Anywhere { align: PAGE }, TRAMPOLINE_BYTES)?,
+            page: Region::reserve(Where::Anywhere { align: PAGE }, trampoline::PAGE_BYTES)?,
             exe: None,
             written: false,
         })
@@ -361,55 +237,23 @@ impl Trampoline {
             return Err(Errno(libc::EINVAL));
         }
         let (page, page_len) = self.range();
-        let exe_fd = h
-            .exe
-            .as_ref()
-            .map_or(-1, |(fd, _)| i64::from(fd.as_raw_fd()));
-        let rbp = match h.exit {
-            Some(ExitSequence { leave: true, .. }) => h.rsp - 16,
-            _ => 0,
+        let (exe_fd, mm_map) = match &h.exe {
+            Some((fd, map)) => (fd.as_raw_fd(), map.words()),
+            None => (-1, [0; trampoline::MM_MAP_WORDS]),
         };
-        let mut words: Vec<u64> = vec![
-            h.unmap.len() as u64,
-            exe_fd as u64,
-            h.rsp as u64,
-            h.entry as u64,
-            h.exit.map_or(0, |e| e.addr as u64),
-            rbp as u64,
-            page as u64,
-            page_len as u64,
-        ];
-        let m = match &h.exe {
-            Some((fd, map)) => MmMap {
-                exe_fd: fd.as_raw_fd() as u32,
-                auxv: 0,
-                auxv_size: 0,
-                ..*map
-            },
-            None => MmMap::default(),
+        let params = trampoline::Params {
+            unmap: h.unmap,
+            exe_fd,
+            mm_map,
+            rsp: h.rsp,
+            entry: h.entry,
+            exit: h.exit.map(|e| (e.addr, e.leave)),
+            page: (page, page_len),
         };
-        words.extend_from_slice(&[
-            m.start_code,
-            m.end_code,
-            m.start_data,
-            m.end_data,
-            m.start_brk,
-            m.brk,
-            m.start_stack,
-            m.arg_start,
-            m.arg_end,
-            m.env_start,
-            m.env_end,
-            m.auxv,
-            u64::from(m.auxv_size) | u64::from(m.exe_fd) << 32,
-        ]);
-        debug_assert_eq!(words.len() * 8, PARAMS_HEADER);
-        for &(a, l) in h.unmap {
-            words.extend_from_slice(&[a as u64, l as u64]);
+        let mut bytes = [0u8; trampoline::PAGE_BYTES];
+        if !trampoline::write(&mut bytes, &params) {
+            return Err(Errno(libc::EINVAL));
         }
-        let code = trampoline_code();
-        let mut bytes = code.to_vec();
-        bytes.extend(words.iter().flat_map(|w| w.to_ne_bytes()));
         self.page
             .fill(0, page_len, 0, &bytes, libc::PROT_READ | libc::PROT_EXEC)?;
         self.exe = h.exe.map(|(fd, _)| fd);

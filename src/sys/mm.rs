@@ -39,6 +39,28 @@ pub struct MmMap {
     pub exe_fd: u32,
 }
 
+impl MmMap {
+    /// The struct as the kernel reads it, in 64-bit words (auxv_size and exe_fd share the
+    /// last one).
+    pub fn words(&self) -> [u64; super::trampoline::MM_MAP_WORDS] {
+        [
+            self.start_code,
+            self.end_code,
+            self.start_data,
+            self.end_data,
+            self.start_brk,
+            self.brk,
+            self.start_stack,
+            self.arg_start,
+            self.arg_end,
+            self.env_start,
+            self.env_end,
+            self.auxv,
+            u64::from(self.auxv_size) | u64::from(self.exe_fd) << 32,
+        ]
+    }
+}
+
 /// The size the kernel expects (PR_SET_MM_MAP_SIZE).
 pub const MM_MAP_SIZE: usize = 104;
 const _: () = assert!(core::mem::size_of::<MmMap>() == MM_MAP_SIZE);

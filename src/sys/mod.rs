@@ -12,7 +12,8 @@
 //! - [`exec_loop`]: the allocation-free exec loop over prepared PATH candidates;
 //! - [`inherited`]: fds known only by number (validation, the CLI through `crate::fd`);
 //! - [`mapping`]: address-space regions the userland loader reserves and fills;
-//! - [`jump`]: the loader's trampoline into a new program;
+//! - [`jump`]: the loader's last steps and its trampoline into a new program;
+//! - [`trampoline`]: the trampoline's code and parameters (shared with the loader stub);
 //! - [`signals`]: sending any signal number through a pidfd, to a pid or to a group; the
 //!   calling thread's mask and the ignored dispositions;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
@@ -32,6 +33,8 @@ pub mod inherited;
 #[cfg(target_arch = "x86_64")]
 pub mod jump;
 pub mod launch;
+#[cfg(target_arch = "x86_64")]
+pub mod loader_stub;
 pub mod mapping;
 pub mod mm;
 pub mod ptrace;
@@ -39,4 +42,6 @@ pub mod raw;
 pub mod signals;
 pub mod stack;
 pub mod terminal;
+#[cfg(target_arch = "x86_64")]
+pub mod trampoline;
 mod unsafe_api;

@@ -309,6 +309,13 @@ pub fn getpid() -> c_int {
     unsafe { sys!(libc::SYS_getpid) }.unwrap_or(0) as c_int
 }
 
+/// `personality(0xffffffff)`: the calling process's personality, unchanged.
+#[inline]
+pub fn personality() -> u32 {
+    // SAFETY: 0xffffffff only queries; no pointers.
+    unsafe { sys!(libc::SYS_personality, 0xffff_ffffusize) }.unwrap_or(0) as u32
+}
+
 /// `getppid()`.
 #[inline]
 pub fn getppid() -> c_int {

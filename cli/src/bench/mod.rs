@@ -37,7 +37,8 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
     /// Scenarios: plain, attrs (setsid, uid/gid/groups, chroot, rlimits, umask, fd map; root),
-    /// userns (new user+pid+mount namespaces with uid/gid maps), threads (throughput).
+    /// userns (new user+pid+mount namespaces with uid/gid maps), threads (throughput), load and
+    /// load_mem (forkexec through the userland loader; their targets compare with plain).
     #[arg(long, default_value = "plain", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Thread counts for the threads scenario.

@@ -13,6 +13,7 @@
 
 mod attrs;
 mod emulated;
+mod load;
 mod plain;
 mod planned;
 mod threads;
@@ -59,10 +60,11 @@ pub const ALL: &[Spec] = &[
     attrs::SPEC,
     userns::SPEC,
     threads::SPEC,
+    load::SPEC,
+    load::MEMORY,
     emulated::SPEC,
     planned::ASYNC,
     planned::SANDBOX,
-    planned::LOAD,
 ];
 
 /// The scenario with id `id`.

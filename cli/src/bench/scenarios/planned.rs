@@ -51,17 +51,3 @@ pub const SANDBOX: Spec = Spec {
         },
     ],
 };
-
-pub const LOAD: Spec = Spec {
-    id: "load",
-    issue: 17,
-    about: "spawn through the userland loader vs the kernel's execve",
-    kind: Kind::Planned,
-    targets: &[Target {
-        issue: 17,
-        goal: "userland loader <= 1.5x the kernel path",
-        measure: Planned {
-            missing: "scenario load",
-        },
-    }],
-};
