@@ -100,25 +100,38 @@ fn a_thousand_children_on_a_current_thread_runtime() {
 fn thousand_children() {
     const CHILDREN: usize = 1000;
     let _dog = support::Watchdog::arm("1,000 async children", Duration::from_secs(100));
-    let program = &programs().exit_argc; // exits with its argc
+    raise_fd_limit(); // two fds per waiting child (its pidfd, the reactor's copy)
+                      // Stops itself with SIGSTOP; after SIGCONT, exits with its argc. Stopped children keep
+                      // every wait asleep until the test lets them go: each wakes on readiness, not on luck.
+    let program = &programs().stop_probe;
     let rt = current_thread();
     // The runtime's own fds (and, without pidfds, the signal driver's) exist before the count.
     rt.block_on(async {
-        for _ in 0..3 {
-            let status = Command::new(program).status().await.unwrap();
-            assert_eq!(status.code(), Some(1));
-        }
+        let status = Command::new(&programs().exit_argc).status().await.unwrap();
+        assert_eq!(status.code(), Some(1));
     });
     let fds_before = fd_table(std::process::id()).unwrap();
     let started = Instant::now();
     let results = rt.block_on(async {
         let mut waits = tokio::task::JoinSet::new();
+        let mut handles = Vec::with_capacity(CHILDREN);
         for i in 0..CHILDREN {
             let mut cmd = Command::new(program);
             cmd.args(std::iter::repeat("x").take(i % 100));
             let mut child = cmd.spawn().expect("spawn");
             let pid = child.id().expect("not reaped yet");
+            handles.push((pid, child.kill_handle().unwrap()));
             waits.spawn(async move { (i, pid, child.wait().await) });
+        }
+        // Every wait has begun and sleeps: the children are stopped.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for (pid, handle) in &handles {
+            let stopped = rustix::process::WaitIdOptions::STOPPED;
+            assert!(
+                support::wait_unreaped(*pid, stopped, BOUND),
+                "{pid} never stopped"
+            );
+            handle.send_signal(libc::SIGCONT).unwrap();
         }
         let mut results = Vec::with_capacity(CHILDREN);
         while let Some(joined) = waits.join_next().await {
@@ -144,9 +157,18 @@ fn thousand_children() {
     let fds_after = fd_table(std::process::id()).unwrap();
     assert_eq!(fds_before, fds_after, "the fd table changed");
     println!(
-        "THOUSAND-OK: {CHILDREN} spawned and reaped in {elapsed:?}, {} fds before and after",
+        "THOUSAND-OK: {CHILDREN} spawned, stopped, continued and reaped in {elapsed:?}, {} fds \
+         before and after",
         fds_after.len()
     );
+}
+
+/// RLIMIT_NOFILE's soft limit raised to the hard one (this helper process only).
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    setrlimit(Resource::Nofile, limit).expect("raise RLIMIT_NOFILE");
 }
 
 // ---------------------------------------------------------------------------------------------
