@@ -50,7 +50,7 @@
 //! | | tokio::process | forkexec::tokio |
 //! | --- | --- | --- |
 //! | the spawn | std's: posix_spawn, or a full fork (page tables copied: ~23 ms per GiB of the parent here) as soon as `uid`, `gid`, `groups`, `pre_exec` or a `setsid` in it is set | vfork-class with every attribute: the cost does not grow with the parent (see the README's benchmark, scenario `async`) |
-//! | the pidfd | opened after the spawn with pidfd_open (the pid could in principle be another process's by then) | made by the clone itself (CLONE_PIDFD), so it can only be this child's |
+//! | the pidfd | opened by pid after the spawn (pidfd_open: one more system call; sound while nothing else reaps the child) | made by the clone itself (CLONE_PIDFD): no extra call, and it names this child whatever other code reaps |
 //! | waking a wait | the pidfd's readiness; without pidfd_open, every SIGCHLD wakes every waiting child (tokio-rs/tokio#4016, #6141) | the pidfd's readiness: one wakeup, for its own waiter |
 //! | a dropped, running child | pushed on a global orphan queue, reaped at a later SIGCHLD: a process-wide SIGCHLD handler is installed for it (tokio-rs/tokio#2907) | one task on its pidfd reaps it at its exit; no signal handler, no thread |
 //! | `kill_on_drop` | kills the child | kills the child's whole process group when it leads one (`setsid`, `process_group(0)`), then the child, as forkexec's sync Child |
