@@ -29,7 +29,7 @@ if [ "$(uname -m)" = x86_64 ]; then
   suites=()
   for t in spawn compat attr_cgroup attr_credentials attr_fds attr_limits attr_namespaces \
            attr_security attr_session attr_signals attr_validation faults privileges props \
-           env_churn stress std_process exec_and_pre_exec supervisor run_attrs; do
+           env_churn stress std_process exec_and_pre_exec supervisor run_attrs async_tokio; do
     suites+=(--test "$t")
   done
   for profile in 3.10 4.18 5.4 docker; do

@@ -14,7 +14,9 @@
 //! - **load**: [`load`], a userland execve: runs an ELF program from a file or from memory in
 //!   the current process (static, static PIE, or dynamic through its ld.so), or in a spawned
 //!   child ([`Command::loader`], [`Command::program_bytes`]: a program held in memory runs with
-//!   no file and no memfd holding it).
+//!   no file and no memfd holding it);
+//! - **async** (feature `tokio`): `forkexec::tokio`, tokio::process's API on this spawner,
+//!   waiting on pidfd readiness without a SIGCHLD handler or a reaper thread.
 //!
 //! ```no_run
 //! use forkexec::{Command, Stdio};
@@ -45,6 +47,7 @@
 //! | `attr/` | attribute values (signals, namespaces, limits...) and their checks | `sys` (raw types, fd probes) |
 //! | `exec/` | the exec family, PATH search, prepared vectors | `sys` |
 //! | `process.rs` | [`Child`]: wait, signal, kill through the pidfd (or the pid where the kernel has none) | rustix, `sys` (features, signals) |
+//! | `tokio/` (feature) | the async Command and Child: pidfd readiness, background reaping | `command`, `process`, `spawn` (stdio defaults), `sys` (signals), `stdio`, `error` |
 //! | [`kernel`] | what the first spawn's probe found: clone form, pidfd, close-on-exec method | `sys` (features) |
 //! | `step.rs` | the steps of a spawn and their messages | nothing of the crate |
 //! | `quoting.rs` | how bytes (a program, a path) are shown in messages | nothing of the crate |
@@ -75,6 +78,8 @@ mod spawn;
 mod stdio;
 mod step;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 #[cfg(target_arch = "x86_64")]
 pub use command::Loader;

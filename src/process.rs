@@ -271,16 +271,25 @@ impl Process {
     }
 }
 
+impl Process {
+    /// What `kill_on_drop` does before the reap: SIGKILL to the child, and first to its whole
+    /// group when it leads one (that is what a session or group was asked for: grandchildren
+    /// that stayed in it die too). Before the reap, so the pgid cannot have been reused.
+    fn kill_as_dropped(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if self.group_leader {
+            let _ = self.kill_group(libc::SIGKILL);
+        }
+        let _ = self.send_signal(libc::SIGKILL);
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         if self.kill_on_drop && self.status.is_none() {
-            // A group leader takes its group along: that is what a session or group was
-            // asked for (grandchildren that stayed in it die too). Before the reap, so the
-            // pgid cannot have been reused.
-            if self.group_leader {
-                let _ = self.kill_group(libc::SIGKILL);
-            }
-            let _ = self.send_signal(libc::SIGKILL);
+            self.kill_as_dropped();
             let _ = self.wait_exit(WaitIdOptions::empty());
         }
     }
@@ -326,6 +335,42 @@ impl Child {
             Ok(fd) => Ok(fd.as_fd()),
             Err(why) => Err(io::Error::new(io::ErrorKind::Unsupported, why.to_string())),
         }
+    }
+
+    /// The pidfd if it becomes readable when the child exits (pidfds poll since Linux 5.3), for
+    /// an event loop to wait on; None where the exit must be noticed another way (no pidfd, or
+    /// 5.2's, which polls as always readable).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn pollable_pidfd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.process.pidfd {
+            Ok(fd) if features::cached().pidfd_pollable() => Some(fd.as_fd()),
+            _ => None,
+        }
+    }
+
+    /// The pidfd if signals go through it (pidfd_send_signal, Linux 5.1), as `send_signal`
+    /// sends them; None where they go by pid.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn signalling_pidfd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.process.pidfd {
+            Ok(fd) if features::cached().pidfd_send_signal.works() => Some(fd.as_fd()),
+            _ => None,
+        }
+    }
+
+    /// Takes over `kill_on_drop`: returns whether it was set and clears it, so that dropping
+    /// this Child neither kills nor waits (the async Child kills without blocking, then reaps
+    /// in the background).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn take_kill_on_drop(&mut self) -> bool {
+        std::mem::take(&mut self.process.kill_on_drop)
+    }
+
+    /// What `kill_on_drop` sends when the Child is dropped unreaped (SIGKILL to the group of a
+    /// group leader, then to the child), without the wait that follows it there.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn kill_as_dropped(&mut self) {
+        self.process.kill_as_dropped()
     }
 
     /// Waits for the child to exit (waitid on the pidfd). Closes stdin first, as std does, so

@@ -9,27 +9,11 @@ fn forkexec() -> Command {
     Command::new(env!("CARGO_BIN_EXE_forkexec"))
 }
 
-#[test]
-fn bench_json_has_every_figure_for_every_cell_and_every_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("bench.svg");
+/// `forkexec bench --json ARGS`, which must succeed, parsed.
+fn bench_json(args: &[&str]) -> serde_json::Value {
     let out = forkexec()
-        .args([
-            "bench",
-            "--json",
-            "--runs",
-            "20",
-            "--seconds",
-            "0.5",
-            "--scenarios",
-            "plain,userns,threads",
-            "--threads",
-            "1,2",
-            "--thread-seconds",
-            "0.1",
-            "--plot",
-        ])
-        .arg(&svg)
+        .args(["bench", "--json"])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -37,7 +21,27 @@ fn bench_json_has_every_figure_for_every_cell_and_every_target() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn bench_json_has_every_figure_for_every_cell_and_every_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("bench.svg");
+    let v = bench_json(&[
+        "--runs",
+        "20",
+        "--seconds",
+        "0.5",
+        "--scenarios",
+        "plain,userns,threads",
+        "--threads",
+        "1,2",
+        "--thread-seconds",
+        "0.1",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
     let rows = v["results"].as_array().unwrap();
     let ids = |sc: &str, threads: Option<u64>| -> Vec<String> {
         rows.iter()
@@ -120,11 +124,40 @@ fn bench_json_has_every_figure_for_every_cell_and_every_target() {
     }
 }
 
+/// The async scenario: a row per async method (each sample a batch of 100 spawns), and issue
+/// 13's plain target judged on them; the sync methods do not run there.
+#[test]
+fn bench_async_has_a_row_per_async_method_and_judges_issue_13() {
+    let v = bench_json(&["--runs", "3", "--scenarios", "async"]);
+    let rows = v["results"].as_array().unwrap();
+    let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["forkexec_tokio", "tokio"]);
+    for r in rows {
+        assert_eq!(
+            (r["scenario"].as_str(), r["runs"].as_u64()),
+            (Some("async"), Some(3))
+        );
+        assert!(r["median_us"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let judged = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["goal"] == "forkexec::tokio >= 1.3x tokio::process throughput, plain")
+        .unwrap()
+        .clone();
+    assert!(
+        matches!(judged["status"].as_str(), Some("ok" | "MISSED")),
+        "{judged}"
+    );
+    assert_eq!(judged["ratio"], "async tokio@0 / async forkexec_tokio@0");
+}
+
 #[test]
 fn usage_mistakes_exit_2_with_the_reason() {
     for (args, says) in [
         (&["--runs", "0"][..], "--runs must be at least 1"),
-        (&["--scenarios", "async"][..], "planned by issue 13"),
+        (&["--scenarios", "load"][..], "planned by issue 17"),
         (&["--scenarios", "nope"][..], "unknown scenario \"nope\""),
         (&["--methods", "nope"][..], "unknown method \"nope\""),
         (&["--rss", "8T"][..], "bad size"),

@@ -44,6 +44,12 @@ impl Command {
     pub fn get_env_clear(&self) -> bool {
         self.spec.env_clear
     }
+
+    /// Whether the child is killed when its `Child` is dropped unreaped
+    /// ([`kill_on_drop`](Self::kill_on_drop); tokio's `Command::get_kill_on_drop`).
+    pub fn get_kill_on_drop(&self) -> bool {
+        self.spec.kill_on_drop
+    }
 }
 
 /// The arguments of a [`Command`] after `argv[0]`: see [`Command::get_args`].

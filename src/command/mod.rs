@@ -312,7 +312,9 @@ impl Command {
         self.spawn_with([StdioDefault::Inherit; 3])
     }
 
-    fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> Result<Child> {
+    /// Spawns with `defaults` for the stdio the Command does not set (`output` pipes stdout
+    /// and stderr).
+    pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> Result<Child> {
         let child = crate::spawn::spawn(&mut self.spec, defaults)?;
         self.spec.give_away_fds();
         Ok(child)

@@ -17,6 +17,7 @@
 //! - [`signals`]: sending any signal number through a pidfd, to a pid or to a group; the
 //!   calling thread's mask and the ignored dispositions;
 //! - [`ptrace`]: the tracer letting a `ptrace(true)` child go;
+//! - `reactor` (feature `tokio`): an fd registered with tokio's reactor (an `unsafe` call);
 //! - [`terminal`]: taking the terminal back after a foreground child;
 //! - [`mm`]: recording the new program's layout with the kernel (PR_SET_MM_MAP);
 //! - [`unsafe_api`]: the crate's public `unsafe` functions (`Stdio::from_raw_fd`,
@@ -39,6 +40,8 @@ pub mod mapping;
 pub mod mm;
 pub mod ptrace;
 pub mod raw;
+#[cfg(feature = "tokio")]
+pub mod reactor;
 pub mod signals;
 pub mod stack;
 pub mod terminal;

@@ -30,6 +30,6 @@ pub use procfs::{
     stat_fields, status_field, ProcStat,
 };
 pub use programs::{is_x86_64, programs, Programs};
-pub use reexec::{helper_mode, run_helper, HelperRun, HELPER_ENV};
+pub use reexec::{assert_helper_passes, helper_mode, run_helper, HelperRun, HELPER_ENV};
 pub use rng::Rng;
 pub use terminal::open_pty;

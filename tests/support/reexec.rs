@@ -13,6 +13,19 @@ pub fn helper_mode(name: &str) -> bool {
     std::env::var_os(HELPER_ENV).is_some_and(|v| v == name)
 }
 
+/// Runs [`run_helper`] and asserts that the helper succeeded and printed `marker` (its proof
+/// of having run to the end); prints its output.
+pub fn assert_helper_passes(test: &str, name: &str, marker: &str, limit: Duration) {
+    let run = run_helper(test, name, &[], limit);
+    println!("{}", run.stdout);
+    assert!(
+        run.success,
+        "helper failed ({:?}):\n{}\n{}",
+        run.code, run.stdout, run.stderr
+    );
+    assert!(run.stdout.contains(marker), "{}", run.stdout);
+}
+
 /// Result of a helper run.
 pub struct HelperRun {
     pub success: bool,

@@ -1,10 +1,12 @@
-//! The spawn methods the benchmark compares. Each spawns the target once and waits for it.
+//! The spawn methods the benchmark compares. Each spawns the target once and waits for it;
+//! the async ones spawn a batch of them at once on a tokio runtime (async_batch.rs).
 //!
 //! forkexec and std are called through their safe APIs. The reference methods (posix_spawn,
 //! fork+execve, the two C floors, std's fork path via pre_exec) need raw libc calls. With the
 //! ballast's mapping (ballast.rs) and the CPU affinity calls (cpus.rs), that is the only unsafe
 //! code in the CLI.
 
+use super::async_batch::AsyncBatch;
 use super::scenarios::StdSteps;
 use std::ffi::CString;
 use std::os::raw::c_char;
@@ -20,10 +22,14 @@ pub enum Method {
     ForkExec,
     VforkExec,
     VforkPidfd,
+    /// forkexec::tokio, a batch at once (the async scenarios).
+    ForkexecTokio,
+    /// tokio::process, a batch at once (the async scenarios).
+    TokioProcess,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 9] = [
         Method::Forkexec,
         Method::Std,
         Method::StdPreExec,
@@ -31,6 +37,8 @@ impl Method {
         Method::ForkExec,
         Method::VforkExec,
         Method::VforkPidfd,
+        Method::ForkexecTokio,
+        Method::TokioProcess,
     ];
 
     pub fn id(self) -> &'static str {
@@ -42,6 +50,8 @@ impl Method {
             Method::ForkExec => "fork_exec",
             Method::VforkExec => "vfork_exec",
             Method::VforkPidfd => "vfork_pidfd",
+            Method::ForkexecTokio => "forkexec_tokio",
+            Method::TokioProcess => "tokio",
         }
     }
 
@@ -55,7 +65,14 @@ impl Method {
             Method::ForkExec => "fork + execve",
             Method::VforkExec => "vfork + execve in C (bare floor)",
             Method::VforkPidfd => "clone3 vfork + pidfd in C (fair floor)",
+            Method::ForkexecTokio => "forkexec::tokio, 100 at once",
+            Method::TokioProcess => "tokio::process, 100 at once",
         }
+    }
+
+    /// Whether it spawns a batch at once on a tokio runtime (the async scenarios only).
+    pub fn is_async(self) -> bool {
+        matches!(self, Method::ForkexecTokio | Method::TokioProcess)
     }
 
     pub fn from_id(s: &str) -> Option<Method> {
@@ -88,6 +105,8 @@ pub struct Spawner {
     std: std::process::Command,
     /// The fair floor's child stack (only vfork_pidfd uses it), one per spawner and so per thread.
     floor_stack: Vec<u8>,
+    /// The runtime and Command of an async method.
+    batch: Option<AsyncBatch>,
 }
 
 /// The fair floor's child needs a few hundred bytes; forkexec's cached stack is 128 KiB.
@@ -95,39 +114,70 @@ const FLOOR_STACK: usize = 64 * 1024;
 
 impl Spawner {
     /// A spawner of `program` by `method`, forkexec configured by `configure`, std's fork
-    /// path given `std_steps` to do in its pre_exec closure.
+    /// path given `std_steps` to do in its pre_exec closure. An error if an async method's
+    /// runtime cannot be built.
     pub fn new(
         method: Method,
         program: &std::path::Path,
         configure: &dyn Fn(&mut forkexec::Command),
         std_steps: &StdSteps,
-    ) -> Spawner {
+    ) -> Result<Spawner, String> {
         let path = CString::new(program.as_os_str().as_encoded_bytes()).expect("path without NUL");
         let mut fe = forkexec::Command::new(program);
         configure(&mut fe);
         let mut std = std::process::Command::new(program);
-        if method == Method::StdPreExec {
+        // tokio::process spawns through std: the plain scenario keeps std's posix_spawn path.
+        let tokio_steps = method == Method::TokioProcess && !matches!(std_steps, StdSteps::Nothing);
+        if method == Method::StdPreExec || tokio_steps {
             add_std_steps(&mut std, std_steps);
         }
+        let batch = match method {
+            Method::ForkexecTokio => {
+                let mut cmd = forkexec::Command::new(program);
+                configure(&mut cmd);
+                Some(AsyncBatch::forkexec(cmd)?)
+            }
+            Method::TokioProcess => Some(AsyncBatch::tokio(std::mem::replace(
+                &mut std,
+                std::process::Command::new(program),
+            ))?),
+            _ => None,
+        };
         let argv = [path.as_ptr(), std::ptr::null()];
         let floor_stack = if method == Method::VforkPidfd {
             vec![0u8; FLOOR_STACK]
         } else {
             Vec::new()
         };
-        Spawner {
+        Ok(Spawner {
             method,
             path,
             argv,
             forkexec: fe,
             std,
             floor_stack,
+            batch,
+        })
+    }
+
+    /// How many times the worker calls it untimed before measuring (to warm the page cache
+    /// and the thread's child stack, and to check that it works): an async call is a whole
+    /// batch, and with tokio::process's fork path at 8 GiB one takes ~20 s.
+    pub fn warm_up_calls(&self) -> usize {
+        if self.method.is_async() {
+            1
+        } else {
+            5
         }
     }
 
-    /// One spawn + wait. Returns an error message if the spawn or the child failed.
+    /// One spawn + wait (a batch of them for an async method). Returns an error message if
+    /// the spawn or the child failed.
     pub fn spawn_and_wait(&mut self) -> Result<(), String> {
         match self.method {
+            Method::ForkexecTokio | Method::TokioProcess => {
+                self.batch.as_mut().expect("made for this method").run()
+            }
             Method::Forkexec => {
                 let st = self.forkexec.status().map_err(|e| e.to_string())?;
                 check(st.success(), "forkexec")
@@ -276,6 +326,13 @@ fn add_std_steps(cmd: &mut std::process::Command, steps: &StdSteps) {
                     check(libc::setuid(id))?;
                     Ok(())
                 });
+            }
+        }
+        StdSteps::SessionAndIds { id } => {
+            cmd.uid(*id).gid(*id);
+            // SAFETY: setsid is async-signal-safe and the closure allocates nothing.
+            unsafe {
+                cmd.pre_exec(|| check(libc::setsid()));
             }
         }
         StdSteps::Userns { uid_map, gid_map } => {

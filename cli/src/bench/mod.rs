@@ -8,6 +8,7 @@
 //! (methods.rs, floor.c), the summaries (stats.rs), the targets (targets.rs, declared by each
 //! scenario in scenarios/), the table or JSON (report.rs) and the SVG (plot.rs).
 
+mod async_batch;
 mod ballast;
 mod coordinator;
 mod cpus;
@@ -33,12 +34,14 @@ pub struct BenchArgs {
     #[arg(long, default_value = "0", value_delimiter = ',')]
     rss: Vec<String>,
     /// Methods: forkexec, std, std_pre_exec, posix_spawn, fork_exec, vfork_exec (the bare C
-    /// floor), vfork_pidfd (the fair C floor: forkexec's system calls). Default: all.
+    /// floor), vfork_pidfd (the fair C floor: forkexec's system calls); forkexec_tokio and tokio
+    /// (tokio::process) in the async scenarios. Default: all.
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
     /// Scenarios: plain, attrs (setsid, uid/gid/groups, chroot, rlimits, umask, fd map; root),
     /// userns (new user+pid+mount namespaces with uid/gid maps), threads (throughput), load and
-    /// load_mem (forkexec through the userland loader; their targets compare with plain).
+    /// load_mem (forkexec through the userland loader; their targets compare with plain), async
+    /// and async-attrs (100 at once on a tokio runtime: forkexec::tokio, tokio::process).
     #[arg(long, default_value = "plain", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Thread counts for the threads scenario.

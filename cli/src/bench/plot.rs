@@ -24,6 +24,8 @@ fn colour(m: Method) -> RGBColor {
         Method::ForkExec => RGBColor(255, 127, 14),
         Method::VforkExec => RGBColor(127, 127, 127),
         Method::VforkPidfd => RGBColor(23, 23, 23),
+        Method::ForkexecTokio => RGBColor(227, 119, 194),
+        Method::TokioProcess => RGBColor(23, 190, 207),
     }
 }
 

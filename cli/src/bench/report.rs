@@ -98,7 +98,11 @@ pub fn render_text(r: &Report) -> String {
             c.cpus
         );
     }
-    let latency: Vec<&Row> = r.results.iter().filter(|x| x.threads.is_none()).collect();
+    let latency: Vec<&Row> = r
+        .results
+        .iter()
+        .filter(|x| x.threads.is_none() && !is_async(x))
+        .collect();
     if !latency.is_empty() {
         let _ = writeln!(
             out,
@@ -133,6 +137,7 @@ pub fn render_text(r: &Report) -> String {
             );
         }
     }
+    render_async(&mut out, r);
     let rates: Vec<&Row> = r.results.iter().filter(|x| x.threads.is_some()).collect();
     if !rates.is_empty() {
         let _ = writeln!(
@@ -171,6 +176,53 @@ pub fn render_text(r: &Report) -> String {
         }
     }
     out
+}
+
+/// Whether the row is an async method's (a batch of spawns per sample).
+fn is_async(row: &Row) -> bool {
+    Method::from_id(&row.method).is_some_and(Method::is_async)
+}
+
+/// The async scenarios' table: each sample is a batch of BATCH spawns at once, shown as the
+/// batch's time and as spawns per second, against tokio::process in the same cell.
+fn render_async(out: &mut String, r: &Report) {
+    use super::async_batch::BATCH;
+    use std::fmt::Write;
+    let rows: Vec<&Row> = r.results.iter().filter(|x| is_async(x)).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nasync: {BATCH} spawn+wait at once on a current-thread tokio runtime, per batch"
+    );
+    let _ = writeln!(
+        out,
+        "{:<11} {:>5} {:<15} {:>12} {:>12} {:>12} {:>10} {:>8}",
+        "scenario", "rss", "method", "median_ms", "p99_ms", "spawns/s", "x tokio", "batches"
+    );
+    for row in &rows {
+        let tokio = rows.iter().find(|t| {
+            t.method == Method::TokioProcess.id()
+                && t.scenario == row.scenario
+                && t.rss_mib == row.rss_mib
+        });
+        let ratio = tokio
+            .map(|t| format!("{:.2}x", t.median_us / row.median_us))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:<11} {:>5} {:<15} {:>12.2} {:>12.2} {:>12.0} {:>10} {:>8}",
+            row.scenario,
+            size_name(row.rss_mib),
+            row.method,
+            row.median_us / 1000.0,
+            row.p99_us / 1000.0,
+            BATCH as f64 / (row.median_us / 1e6),
+            ratio,
+            row.runs
+        );
+    }
 }
 
 /// One line of the targets section.

@@ -11,6 +11,7 @@
 //! counterpart ("std_pre_exec") does the same steps in a `pre_exec` closure, which is also what
 //! sends std down its fork() path, where the cost grows with the parent's memory.
 
+mod async_spawn;
 mod attrs;
 mod emulated;
 mod load;
@@ -63,7 +64,8 @@ pub const ALL: &[Spec] = &[
     load::SPEC,
     load::MEMORY,
     emulated::SPEC,
-    planned::ASYNC,
+    async_spawn::ASYNC,
+    async_spawn::ASYNC_ATTRS,
     planned::SANDBOX,
 ];
 
@@ -110,6 +112,10 @@ pub enum StdSteps {
         uid_map: CString,
         gid_map: CString,
     },
+    /// std's own `uid` and `gid` (which send it to its fork path), a setsid in pre_exec.
+    SessionAndIds {
+        id: u32,
+    },
 }
 
 /// A scenario, ready to configure spawners (in any thread).
@@ -142,7 +148,23 @@ mod tests {
         for (i, s) in ALL.iter().enumerate() {
             assert!(ALL[..i].iter().all(|o| o.id != s.id), "{} twice", s.id);
             if matches!(s.kind, Kind::Latency { .. } | Kind::Throughput) {
-                assert!(s.applies(Method::Forkexec), "{}", s.id);
+                let forkexec = [Method::Forkexec, Method::ForkexecTokio];
+                assert!(forkexec.iter().any(|&m| s.applies(m)), "{}", s.id);
+            }
+        }
+    }
+
+    #[test]
+    fn async_methods_run_in_the_async_scenarios_only() {
+        for s in ALL {
+            for m in [Method::ForkexecTokio, Method::TokioProcess] {
+                assert_eq!(
+                    s.applies(m),
+                    s.id.starts_with("async"),
+                    "{} {}",
+                    s.id,
+                    m.id()
+                );
             }
         }
     }

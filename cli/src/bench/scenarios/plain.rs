@@ -12,7 +12,7 @@ pub const SPEC: Spec = Spec {
     about: "nothing but the program, by every method",
     kind: Kind::Latency {
         build,
-        applies: |_: Method| true,
+        applies: |m: Method| !m.is_async(),
     },
     targets: &[
         Target {

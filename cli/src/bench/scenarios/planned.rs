@@ -6,29 +6,6 @@
 use super::super::targets::{Measure::Planned, Target};
 use super::{Kind, Spec};
 
-pub const ASYNC: Spec = Spec {
-    id: "async",
-    issue: 13,
-    about: "100 concurrent spawn+wait on a current-thread tokio runtime",
-    kind: Kind::Planned,
-    targets: &[
-        Target {
-            issue: 13,
-            goal: "forkexec::tokio >= 1.3x tokio::process throughput, plain",
-            measure: Planned {
-                missing: "scenario async",
-            },
-        },
-        Target {
-            issue: 13,
-            goal: "forkexec::tokio >= 100x tokio::process with setsid+uid/gid at 8 GiB",
-            measure: Planned {
-                missing: "scenario async",
-            },
-        },
-    ],
-};
-
 pub const SANDBOX: Spec = Spec {
     id: "sandbox",
     issue: 15,
