@@ -1,11 +1,14 @@
 //! The spawn methods the benchmark compares. Each spawns the target once and waits for it.
 //!
-//! forkexec and std are called through their safe APIs. The reference methods (posix_spawn,
+//! forkexec and std are called through their safe APIs; bubblewrap is a program (bwrap.rs)
+//! that only ever runs the sandbox scenario. The reference methods (posix_spawn,
 //! fork+execve, the two C floors, std's fork path via pre_exec) need raw libc calls. With the
-//! ballast's mapping (ballast.rs) and the CPU affinity calls (cpus.rs), that is the only unsafe
-//! code in the CLI.
+//! ballast's mapping (ballast.rs), the CPU affinity calls (cpus.rs) and std's sandbox steps
+//! (std_sandbox.rs), that is the only unsafe code in the CLI.
 
+use super::bwrap::{self, Bubblewrap};
 use super::scenarios::StdSteps;
+use super::std_sandbox;
 use std::ffi::CString;
 use std::os::raw::c_char;
 use std::os::unix::process::CommandExt;
@@ -20,10 +23,11 @@ pub enum Method {
     ForkExec,
     VforkExec,
     VforkPidfd,
+    Bwrap,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Forkexec,
         Method::Std,
         Method::StdPreExec,
@@ -31,6 +35,7 @@ impl Method {
         Method::ForkExec,
         Method::VforkExec,
         Method::VforkPidfd,
+        Method::Bwrap,
     ];
 
     pub fn id(self) -> &'static str {
@@ -42,6 +47,7 @@ impl Method {
             Method::ForkExec => "fork_exec",
             Method::VforkExec => "vfork_exec",
             Method::VforkPidfd => "vfork_pidfd",
+            Method::Bwrap => "bwrap",
         }
     }
 
@@ -55,6 +61,21 @@ impl Method {
             Method::ForkExec => "fork + execve",
             Method::VforkExec => "vfork + execve in C (bare floor)",
             Method::VforkPidfd => "clone3 vfork + pidfd in C (fair floor)",
+            Method::Bwrap => "bubblewrap (bwrap)",
+        }
+    }
+
+    /// Whether it can spawn any program as it is: every method but bubblewrap, which always
+    /// builds a sandbox and so runs only where a scenario asks for one.
+    pub fn spawns_bare_programs(self) -> bool {
+        self != Method::Bwrap
+    }
+
+    /// Why it cannot run on this machine, if it cannot (bubblewrap not installed).
+    pub fn unavailable(self) -> Option<String> {
+        match self {
+            Method::Bwrap => bwrap::locate().err(),
+            _ => None,
         }
     }
 
@@ -86,6 +107,8 @@ pub struct Spawner {
     argv: [*const c_char; 2],
     forkexec: forkexec::Command,
     std: std::process::Command,
+    /// bwrap with the sandbox's command line (only for the bwrap method).
+    bwrap: Option<Bubblewrap>,
     /// The fair floor's child stack (only vfork_pidfd uses it), one per spawner and so per thread.
     floor_stack: Vec<u8>,
 }
@@ -95,13 +118,14 @@ const FLOOR_STACK: usize = 64 * 1024;
 
 impl Spawner {
     /// A spawner of `program` by `method`, forkexec configured by `configure`, std's fork
-    /// path given `std_steps` to do in its pre_exec closure.
+    /// path given `std_steps` to do in its pre_exec closure; bwrap builds the sandbox of
+    /// `StdSteps::Sandbox` (it runs no other scenario).
     pub fn new(
         method: Method,
         program: &std::path::Path,
         configure: &dyn Fn(&mut forkexec::Command),
         std_steps: &StdSteps,
-    ) -> Spawner {
+    ) -> Result<Spawner, String> {
         let path = CString::new(program.as_os_str().as_encoded_bytes()).expect("path without NUL");
         let mut fe = forkexec::Command::new(program);
         configure(&mut fe);
@@ -110,19 +134,25 @@ impl Spawner {
             add_std_steps(&mut std, std_steps);
         }
         let argv = [path.as_ptr(), std::ptr::null()];
+        let bwrap = match (method, std_steps) {
+            (Method::Bwrap, StdSteps::Sandbox(steps)) => Some(Bubblewrap::new(steps, program)?),
+            (Method::Bwrap, _) => return Err("bwrap runs only the sandbox scenario".into()),
+            _ => None,
+        };
         let floor_stack = if method == Method::VforkPidfd {
             vec![0u8; FLOOR_STACK]
         } else {
             Vec::new()
         };
-        Spawner {
+        Ok(Spawner {
             method,
             path,
             argv,
             forkexec: fe,
             std,
+            bwrap,
             floor_stack,
-        }
+        })
     }
 
     /// One spawn + wait. Returns an error message if the spawn or the child failed.
@@ -202,6 +232,11 @@ impl Spawner {
                 }
                 check(status == 0, "child")
             }
+            Method::Bwrap => self
+                .bwrap
+                .as_mut()
+                .ok_or("bwrap without a sandbox")?
+                .spawn_and_wait(),
         }
     }
 }
@@ -306,5 +341,6 @@ fn add_std_steps(cmd: &mut std::process::Command, steps: &StdSteps) {
                 });
             }
         }
+        StdSteps::Sandbox(steps) => std_sandbox::add(cmd, steps),
     }
 }

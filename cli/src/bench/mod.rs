@@ -5,10 +5,11 @@
 //!
 //! The run: the checked request (plan.rs), one worker process per parent size (worker.rs,
 //! protocol.rs) driven round-robin by the coordinator (coordinator.rs), the spawn methods
-//! (methods.rs, floor.c), the summaries (stats.rs), the targets (targets.rs, declared by each
+//! (methods.rs, floor.c; bubblewrap in bwrap.rs, std's sandbox in std_sandbox.rs), the summaries (stats.rs), the targets (targets.rs, declared by each
 //! scenario in scenarios/), the table or JSON (report.rs) and the SVG (plot.rs).
 
 mod ballast;
+mod bwrap;
 mod coordinator;
 mod cpus;
 mod methods;
@@ -19,6 +20,7 @@ mod report;
 mod scenarios;
 mod sizes;
 mod stats;
+mod std_sandbox;
 mod targets;
 mod worker;
 
@@ -33,11 +35,13 @@ pub struct BenchArgs {
     #[arg(long, default_value = "0", value_delimiter = ',')]
     rss: Vec<String>,
     /// Methods: forkexec, std, std_pre_exec, posix_spawn, fork_exec, vfork_exec (the bare C
-    /// floor), vfork_pidfd (the fair C floor: forkexec's system calls). Default: all.
+    /// floor), vfork_pidfd (the fair C floor: forkexec's system calls), bwrap (bubblewrap, in
+    /// the sandbox scenario only; not measured where it is not installed). Default: all.
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
     /// Scenarios: plain, attrs (setsid, uid/gid/groups, chroot, rlimits, umask, fd map; root),
-    /// userns (new user+pid+mount namespaces with uid/gid maps), threads (throughput).
+    /// userns (new user+pid+mount namespaces with uid/gid maps), sandbox (user+pid+mount+ipc+uts
+    /// namespaces, /proc, no_new_privs, seccomp, Landlock; against bwrap), threads (throughput).
     #[arg(long, default_value = "plain", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Thread counts for the threads scenario.
@@ -87,6 +91,9 @@ pub fn run(a: BenchArgs) -> i32 {
             return 2;
         }
     };
+    for (method, why) in &plan.unavailable {
+        eprintln!("forkexec bench: method {} not measured: {why}", method.id());
+    }
     // Installed here, before the workers exist: a seccomp filter is inherited by every child.
     if let Some(p) = plan.profile {
         if let Err(e) = forkexec_emulate::install(p) {

@@ -24,6 +24,7 @@ fn colour(m: Method) -> RGBColor {
         Method::ForkExec => RGBColor(255, 127, 14),
         Method::VforkExec => RGBColor(127, 127, 127),
         Method::VforkPidfd => RGBColor(23, 23, 23),
+        Method::Bwrap => RGBColor(140, 86, 75),
     }
 }
 

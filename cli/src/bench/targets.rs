@@ -88,6 +88,8 @@ pub struct Target {
 pub struct Selection<'a> {
     pub scenarios: &'a [&'static str],
     pub methods: &'a [Method],
+    /// Methods left out because they cannot run here, and why (bwrap not installed).
+    pub unavailable: &'a [(Method, String)],
     pub sizes: &'a [u64],
     pub threads: &'a [usize],
     /// The kernel profile the run emulates, if any: then only the targets stated for that
@@ -149,7 +151,10 @@ fn not_selected(f: &Figure, sel: &Selection) -> Option<String> {
     } else if !sel.sizes.contains(&mib) {
         Some(format!("--rss {} not run", size_name(mib)))
     } else if !sel.methods.contains(&method) {
-        Some(format!("method {} not run", method.id()))
+        Some(match sel.unavailable.iter().find(|(m, _)| *m == method) {
+            Some((_, why)) => format!("method {} not run: {why}", method.id()),
+            None => format!("method {} not run", method.id()),
+        })
     } else if threads.is_some_and(|t| !sel.threads.contains(&t)) {
         Some(format!("--threads {} not run", threads.unwrap_or(0)))
     } else {
@@ -278,6 +283,7 @@ mod tests {
         Selection {
             scenarios,
             methods,
+            unavailable: &[],
             sizes: &[0],
             threads: &[],
             profile: None,

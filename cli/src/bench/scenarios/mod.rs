@@ -15,14 +15,17 @@ mod attrs;
 mod emulated;
 mod plain;
 mod planned;
+mod sandbox;
 mod threads;
 mod userns;
 
 use super::methods::Method;
 use super::targets::Target;
+pub use sandbox::SandboxSteps;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A scenario as the registry knows it.
 pub struct Spec {
@@ -61,7 +64,7 @@ pub const ALL: &[Spec] = &[
     threads::SPEC,
     emulated::SPEC,
     planned::ASYNC,
-    planned::SANDBOX,
+    sandbox::SPEC,
     planned::LOAD,
 ];
 
@@ -108,6 +111,8 @@ pub enum StdSteps {
         uid_map: CString,
         gid_map: CString,
     },
+    /// The sandbox scenario's steps, which bwrap's command line is also made from.
+    Sandbox(Arc<SandboxSteps>),
 }
 
 /// A scenario, ready to configure spawners (in any thread).

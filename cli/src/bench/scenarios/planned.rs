@@ -29,29 +29,6 @@ pub const ASYNC: Spec = Spec {
     ],
 };
 
-pub const SANDBOX: Spec = Spec {
-    id: "sandbox",
-    issue: 15,
-    about: "user+pid+mount+ipc+uts namespaces, /proc, no_new_privs, seccomp, Landlock vs bwrap",
-    kind: Kind::Planned,
-    targets: &[
-        Target {
-            issue: 15,
-            goal: "<= 0.2x bubblewrap doing the same",
-            measure: Planned {
-                missing: "scenario sandbox",
-            },
-        },
-        Target {
-            issue: 15,
-            goal: "sandbox flat in the parent's size",
-            measure: Planned {
-                missing: "scenario sandbox",
-            },
-        },
-    ],
-};
-
 pub const LOAD: Spec = Spec {
     id: "load",
     issue: 17,

@@ -34,7 +34,8 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
-/// Every method runs here: the fork methods show how a page-table copy serialises threads.
-pub fn applies(_: Method) -> bool {
-    true
+/// Every method that spawns plain runs here: the fork methods show how a page-table copy
+/// serialises threads.
+pub fn applies(m: Method) -> bool {
+    m.spawns_bare_programs()
 }
