@@ -10,12 +10,14 @@
 //!   bind, here the program's directory (read-only) and the new /proc, and remounts it
 //!   read-only; forkexec and std keep / and mount the new /proc over the old one in their
 //!   private mount namespace. bwrap also covers /proc/irq and /proc/bus with read-only binds,
-//!   drops its own capabilities, and sets no_new_privs whether asked or not (it has no flag).
+//!   drops CAP_SYS_RESOURCE from the program's bounding set and every capability of its own
+//!   waiting process, and sets no_new_privs whether asked or not (it has no flag).
 //! - Landlock: bwrap has none. forkexec and std restrict the program to reading and executing
 //!   files (a write fails with EACCES); bwrap's read-only root is the nearest (EROFS).
 //! - The pid namespace: bwrap runs the program as its pid 1 with `--as-pid-1` (no reaper), as
 //!   forkexec's clone does; std can only get there with a second fork in pre_exec, as
 //!   `unshare --fork` does.
+
 use super::super::methods::Method::{self, *};
 use super::super::targets::{median, Limit::*, Measure::Ratio, Target, GIB8};
 use super::{Kind, Scenario, Spec, StdSteps};
