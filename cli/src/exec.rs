@@ -22,7 +22,7 @@ pub fn run(a: RunArgs) -> i32 {
     };
     // Returns only if something failed, before or at the exec.
     let e = cmd.exec();
-    spawn_failed("exec", &e)
+    spawn_failed("exec", &a, &cmd, &e)
 }
 
 /// The first flag given that only makes sense with a child, and why.

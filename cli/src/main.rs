@@ -8,6 +8,7 @@ mod completions;
 mod credential_flags;
 mod environment;
 mod exec;
+mod exec_failure;
 mod explain;
 mod load;
 mod man_page;

@@ -136,7 +136,7 @@ pub fn run(a: RunArgs) -> i32 {
     }
     let mut child = match cmd.spawn() {
         Ok(child) => child,
-        Err(e) => return spawn_failed("run", &e),
+        Err(e) => return spawn_failed("run", &a, &cmd, &e),
     };
     let pid = child.id();
     if let Some(s) = status.as_mut() {
@@ -208,12 +208,22 @@ pub fn internal_error(msg: &str) -> i32 {
     125
 }
 
-pub fn spawn_failed(subcommand: &str, e: &forkexec::Error) -> i32 {
+pub fn spawn_failed(
+    subcommand: &str,
+    a: &RunArgs,
+    cmd: &forkexec::Command,
+    e: &forkexec::Error,
+) -> i32 {
     // Refused before any process existed: a value or combination the user got wrong.
     if e.stage() == forkexec::ErrorStage::InvalidInput {
         return usage_error(subcommand, &e.to_string());
     }
     eprintln!("forkexec: {e}");
+    // The model's reason, where the file is there but cannot run (a "/bin/sh\r" interpreter).
+    let same_view = a.attrs.chroot.is_none() && cmd.get_current_dir().is_none();
+    if let Some(why) = crate::exec_failure::why(cmd, e, same_view) {
+        eprintln!("forkexec: why: {why}");
+    }
     // As shells do: 127 when the program was not found, 126 when it could not be run.
     if e.is_not_found() {
         127

@@ -38,7 +38,7 @@ pub struct AttrArgs {
     noctty: bool,
     /// Change the root directory before credentials and --dir (Go: Chroot; chroot(8)).
     #[arg(long, value_name = "DIR")]
-    chroot: Option<PathBuf>,
+    pub(crate) chroot: Option<PathBuf>,
     /// Signal the child gets when the spawning thread dies (Go: Pdeathsig; setpriv
     /// --pdeathsig).
     #[arg(long, value_name = "SIG")]

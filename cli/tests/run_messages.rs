@@ -44,3 +44,26 @@ fn names_that_are_not_utf8_are_escaped_not_replaced() {
     );
     assert!(!err.contains('\u{fffd}'), "{err}");
 }
+
+#[test]
+fn a_script_with_windows_line_endings_gets_the_reason_not_a_bare_enoent() {
+    // The file is there; what the kernel cannot find is its interpreter "/bin/sh\r". Before,
+    // run printed only ENOENT for a file the user can see; now it adds explain's reason.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("crlf.sh");
+    std::fs::write(&script, "#!/bin/sh\r\necho hi\r\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, err) = run_stderr(&[OsStr::new("--"), script.as_os_str()]);
+    assert_eq!(code, 127, "{err}");
+    assert!(err.contains("No such file or directory (ENOENT)"), "{err}");
+    assert!(
+        err.contains("forkexec: why: interpreter \"/bin/sh\\r\"")
+            && err.contains("Windows line endings"),
+        "{err}"
+    );
+    // A program that is simply missing needs no second line.
+    let (code, err) = run_stderr(&[OsStr::new("--"), OsStr::new("/forkexec-no-such-program")]);
+    assert_eq!(code, 127, "{err}");
+    assert!(!err.contains("why:"), "{err}");
+}
