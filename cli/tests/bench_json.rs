@@ -110,7 +110,7 @@ fn bench_json_has_every_figure_for_every_cell_and_every_target() {
     assert!(!reason("faster than glibc").contains("not measured"));
     assert!(reason("8 threads: throughput >= 1.8x glibc").contains("--threads 8 not run"));
     assert!(reason("attributes flat").contains("scenario attrs not run"));
-    assert!(reason("bubblewrap").contains("not built yet (issue 15)"));
+    assert!(reason("bubblewrap").contains("scenario sandbox not run"));
 
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
@@ -151,6 +151,102 @@ fn bench_async_has_a_row_per_async_method_and_judges_issue_13() {
         "{judged}"
     );
     assert_eq!(judged["ratio"], "async tokio@0 / async forkexec_tokio@0");
+}
+
+/// One `forkexec bench --json --scenarios sandbox` run, as the test reads it.
+struct SandboxRun {
+    /// The rows' methods, in order.
+    methods: Vec<String>,
+    /// (status, reason) of the issue-15 targets: against bwrap, and flat in the parent's size.
+    against_bwrap: (String, String),
+    flat: (String, String),
+    stderr: String,
+}
+
+/// The sandbox scenario at 0 with this PATH; None when the machine cannot run it (no Landlock).
+fn sandbox_run(path: &std::ffi::OsStr) -> Option<SandboxRun> {
+    let out = forkexec()
+        .args(["bench", "--json", "--runs", "20", "--seconds", "0.5"])
+        .args(["--scenarios", "sandbox"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() && stderr.contains("needs Landlock") {
+        println!("SKIP: {stderr}");
+        return None;
+    }
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["results"].as_array().unwrap();
+    for r in rows {
+        assert_eq!(r["scenario"], "sandbox", "{r}");
+        assert_eq!(
+            (r["rss_mib"].as_u64(), r["runs"].as_u64()),
+            (Some(0), Some(20)),
+            "{r}"
+        );
+        assert!(r["median_us"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let target = |goal: &str| {
+        let t = v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["issue"] == 15 && t["goal"].as_str().unwrap().contains(goal))
+            .unwrap_or_else(|| panic!("no issue-15 target {goal:?}"));
+        let reason = t["reason"].as_str().unwrap_or("").to_string();
+        (t["status"].as_str().unwrap().to_string(), reason)
+    };
+    Some(SandboxRun {
+        methods: rows
+            .iter()
+            .map(|r| r["method"].as_str().unwrap().to_string())
+            .collect(),
+        against_bwrap: target("bubblewrap"),
+        flat: target("flat"),
+        stderr,
+    })
+}
+
+#[test]
+fn sandbox_runs_forkexec_std_and_bwrap_or_says_bwrap_is_missing() {
+    // As installed here: bwrap is measured when PATH has it, and only then.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let has_bwrap = std::env::split_paths(&path).any(|d| d.join("bwrap").is_file());
+    let Some(run) = sandbox_run(&path) else {
+        return;
+    };
+    assert_eq!(run.flat, ("not measured".into(), "--rss 8G not run".into()));
+    if has_bwrap {
+        assert_eq!(run.methods, ["forkexec", "std_pre_exec", "bwrap"]);
+        let status = run.against_bwrap.0.as_str();
+        assert!(
+            status == "ok" || status == "MISSED",
+            "{:?}",
+            run.against_bwrap
+        );
+    } else {
+        println!("note: bwrap is not installed here; only its absence is checked");
+        assert_eq!(run.methods, ["forkexec", "std_pre_exec"]);
+    }
+    // Without bwrap in PATH: the other methods still run, and the bench says why bwrap's
+    // figure, and so the target, is missing.
+    let empty = tempfile::tempdir().unwrap();
+    let run = sandbox_run(empty.path().as_os_str()).unwrap();
+    assert_eq!(run.methods, ["forkexec", "std_pre_exec"]);
+    let (status, reason) = &run.against_bwrap;
+    assert_eq!(status, "not measured");
+    assert!(
+        reason.starts_with("method bwrap not run: bubblewrap is not installed"),
+        "{reason}"
+    );
+    assert!(
+        run.stderr
+            .contains("method bwrap not measured: bubblewrap is not installed"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -199,6 +199,7 @@ pub fn measure(plan: &Plan, dir: &TargetDir) -> Result<Report, String> {
     let selection = targets::Selection {
         scenarios: &ids,
         methods: &plan.methods,
+        unavailable: &plan.unavailable,
         sizes: &plan.sizes,
         threads: &plan.threads,
         profile,

@@ -1,13 +1,16 @@
 //! The spawn methods the benchmark compares. Each spawns the target once and waits for it;
 //! the async ones spawn a batch of them at once on a tokio runtime (async_batch.rs).
 //!
-//! forkexec and std are called through their safe APIs. The reference methods (posix_spawn,
+//! forkexec and std are called through their safe APIs; bubblewrap is a program (bwrap.rs)
+//! that only ever runs the sandbox scenario. The reference methods (posix_spawn,
 //! fork+execve, the two C floors, std's fork path via pre_exec) need raw libc calls. With the
-//! ballast's mapping (ballast.rs) and the CPU affinity calls (cpus.rs), that is the only unsafe
-//! code in the CLI.
+//! ballast's mapping (ballast.rs), the CPU affinity calls (cpus.rs) and std's sandbox steps
+//! (std_sandbox.rs), that is the only unsafe code in the CLI.
 
 use super::async_batch::AsyncBatch;
+use super::bwrap::{self, Bubblewrap};
 use super::scenarios::StdSteps;
+use super::std_sandbox;
 use std::ffi::CString;
 use std::os::raw::c_char;
 use std::os::unix::process::CommandExt;
@@ -26,10 +29,11 @@ pub enum Method {
     ForkexecTokio,
     /// tokio::process, a batch at once (the async scenarios).
     TokioProcess,
+    Bwrap,
 }
 
 impl Method {
-    pub const ALL: [Method; 9] = [
+    pub const ALL: [Method; 10] = [
         Method::Forkexec,
         Method::Std,
         Method::StdPreExec,
@@ -39,6 +43,7 @@ impl Method {
         Method::VforkPidfd,
         Method::ForkexecTokio,
         Method::TokioProcess,
+        Method::Bwrap,
     ];
 
     pub fn id(self) -> &'static str {
@@ -52,6 +57,7 @@ impl Method {
             Method::VforkPidfd => "vfork_pidfd",
             Method::ForkexecTokio => "forkexec_tokio",
             Method::TokioProcess => "tokio",
+            Method::Bwrap => "bwrap",
         }
     }
 
@@ -67,6 +73,22 @@ impl Method {
             Method::VforkPidfd => "clone3 vfork + pidfd in C (fair floor)",
             Method::ForkexecTokio => "forkexec::tokio, 100 at once",
             Method::TokioProcess => "tokio::process, 100 at once",
+            Method::Bwrap => "bubblewrap (bwrap)",
+        }
+    }
+
+    /// Whether it can spawn any program as it is: every method but bubblewrap, which always
+    /// builds a sandbox and so runs only where a scenario asks for one, and the async ones,
+    /// which run only their own scenarios.
+    pub fn spawns_bare_programs(self) -> bool {
+        self != Method::Bwrap && !self.is_async()
+    }
+
+    /// Why it cannot run on this machine, if it cannot (bubblewrap not installed).
+    pub fn unavailable(self) -> Option<String> {
+        match self {
+            Method::Bwrap => bwrap::locate().err(),
+            _ => None,
         }
     }
 
@@ -103,6 +125,8 @@ pub struct Spawner {
     argv: [*const c_char; 2],
     forkexec: forkexec::Command,
     std: std::process::Command,
+    /// bwrap with the sandbox's command line (only for the bwrap method).
+    bwrap: Option<Bubblewrap>,
     /// The fair floor's child stack (only vfork_pidfd uses it), one per spawner and so per thread.
     floor_stack: Vec<u8>,
     /// The runtime and Command of an async method.
@@ -114,8 +138,9 @@ const FLOOR_STACK: usize = 64 * 1024;
 
 impl Spawner {
     /// A spawner of `program` by `method`, forkexec configured by `configure`, std's fork
-    /// path given `std_steps` to do in its pre_exec closure. An error if an async method's
-    /// runtime cannot be built.
+    /// path given `std_steps` to do in its pre_exec closure; bwrap builds the sandbox of
+    /// `StdSteps::Sandbox` (it runs no other scenario). An error if an async method's runtime
+    /// cannot be built.
     pub fn new(
         method: Method,
         program: &std::path::Path,
@@ -144,6 +169,11 @@ impl Spawner {
             _ => None,
         };
         let argv = [path.as_ptr(), std::ptr::null()];
+        let bwrap = match (method, std_steps) {
+            (Method::Bwrap, StdSteps::Sandbox(steps)) => Some(Bubblewrap::new(steps, program)?),
+            (Method::Bwrap, _) => return Err("bwrap runs only the sandbox scenario".into()),
+            _ => None,
+        };
         let floor_stack = if method == Method::VforkPidfd {
             vec![0u8; FLOOR_STACK]
         } else {
@@ -155,6 +185,7 @@ impl Spawner {
             argv,
             forkexec: fe,
             std,
+            bwrap,
             floor_stack,
             batch,
         })
@@ -252,6 +283,11 @@ impl Spawner {
                 }
                 check(status == 0, "child")
             }
+            Method::Bwrap => self
+                .bwrap
+                .as_mut()
+                .ok_or("bwrap without a sandbox")?
+                .spawn_and_wait(),
         }
     }
 }
@@ -363,5 +399,6 @@ fn add_std_steps(cmd: &mut std::process::Command, steps: &StdSteps) {
                 });
             }
         }
+        StdSteps::Sandbox(steps) => std_sandbox::add(cmd, steps),
     }
 }

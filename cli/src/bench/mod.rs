@@ -5,11 +5,12 @@
 //!
 //! The run: the checked request (plan.rs), one worker process per parent size (worker.rs,
 //! protocol.rs) driven round-robin by the coordinator (coordinator.rs), the spawn methods
-//! (methods.rs, floor.c), the summaries (stats.rs), the targets (targets.rs, declared by each
+//! (methods.rs, floor.c; bubblewrap in bwrap.rs, std's sandbox in std_sandbox.rs), the summaries (stats.rs), the targets (targets.rs, declared by each
 //! scenario in scenarios/), the table or JSON (report.rs) and the SVG (plot.rs).
 
 mod async_batch;
 mod ballast;
+mod bwrap;
 mod coordinator;
 mod cpus;
 mod methods;
@@ -20,6 +21,7 @@ mod report;
 mod scenarios;
 mod sizes;
 mod stats;
+mod std_sandbox;
 mod targets;
 mod worker;
 
@@ -35,13 +37,16 @@ pub struct BenchArgs {
     rss: Vec<String>,
     /// Methods: forkexec, std, std_pre_exec, posix_spawn, fork_exec, vfork_exec (the bare C
     /// floor), vfork_pidfd (the fair C floor: forkexec's system calls); forkexec_tokio and tokio
-    /// (tokio::process) in the async scenarios. Default: all.
+    /// (tokio::process) in the async scenarios; bwrap (bubblewrap, in the sandbox scenario only;
+    /// not measured where it is not installed). Default: all.
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
     /// Scenarios: plain, attrs (setsid, uid/gid/groups, chroot, rlimits, umask, fd map; root),
-    /// userns (new user+pid+mount namespaces with uid/gid maps), threads (throughput), load and
-    /// load_mem (forkexec through the userland loader; their targets compare with plain), async
-    /// and async-attrs (100 at once on a tokio runtime: forkexec::tokio, tokio::process).
+    /// userns (new user+pid+mount namespaces with uid/gid maps), sandbox (user+pid+mount+ipc+uts
+    /// namespaces, /proc, no_new_privs, seccomp, Landlock; against bwrap), threads (throughput),
+    /// load and load_mem (forkexec through the userland loader; their targets compare with
+    /// plain), async and async-attrs (100 at once on a tokio runtime: forkexec::tokio,
+    /// tokio::process).
     #[arg(long, default_value = "plain", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Thread counts for the threads scenario.
@@ -91,6 +96,9 @@ pub fn run(a: BenchArgs) -> i32 {
             return 2;
         }
     };
+    for (method, why) in &plan.unavailable {
+        eprintln!("forkexec bench: method {} not measured: {why}", method.id());
+    }
     // Installed here, before the workers exist: a seccomp filter is inherited by every child.
     if let Some(p) = plan.profile {
         if let Err(e) = forkexec_emulate::install(p) {

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct Plan {
     pub sizes: Vec<u64>,
     pub methods: Vec<Method>,
+    /// Methods a chosen scenario runs that cannot run here, left out, and why.
+    pub unavailable: Vec<(Method, String)>,
     pub scenarios: Vec<&'static scenarios::Spec>,
     pub threads: Vec<usize>,
     pub runs: usize,
@@ -29,7 +31,7 @@ impl Plan {
             .collect::<Result<_, _>>()?;
         sizes.sort_unstable();
         sizes.dedup();
-        let methods: Vec<Method> = match &a.methods {
+        let mut methods: Vec<Method> = match &a.methods {
             None => Method::ALL.to_vec(),
             Some(list) => list
                 .iter()
@@ -51,18 +53,23 @@ impl Plan {
                     "{id} is not a scenario: run the others with {flag}"
                 ));
             }
-            if matches!(spec.kind, Kind::Planned) {
-                return Err(format!(
-                    "scenario {id} is planned by issue {} and not built yet",
-                    spec.issue
-                ));
-            }
             if !chosen.iter().any(|s: &&scenarios::Spec| s.id == spec.id) {
                 chosen.push(spec);
             }
         }
         // The table's order, whatever the command line's.
         chosen.sort_by_key(|s| scenarios::ALL.iter().position(|o| o.id == s.id));
+        // Not an error: the other methods are still worth measuring, and the targets say why
+        // these figures are missing.
+        let mut unavailable = Vec::new();
+        methods.retain(|&m| match m.unavailable() {
+            Some(why) if chosen.iter().any(|s| s.applies(m)) => {
+                unavailable.push((m, why));
+                false
+            }
+            Some(_) => false,
+            None => true,
+        });
         let mut threads = a.threads.clone();
         threads.sort_unstable();
         threads.dedup();
@@ -83,6 +90,7 @@ impl Plan {
         let plan = Plan {
             sizes,
             methods,
+            unavailable,
             scenarios: chosen,
             threads,
             runs: a.runs,

@@ -26,6 +26,7 @@ fn colour(m: Method) -> RGBColor {
         Method::VforkPidfd => RGBColor(23, 23, 23),
         Method::ForkexecTokio => RGBColor(227, 119, 194),
         Method::TokioProcess => RGBColor(23, 190, 207),
+        Method::Bwrap => RGBColor(140, 86, 75),
     }
 }
 

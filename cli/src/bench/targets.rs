@@ -1,9 +1,8 @@
 //! The issues' speed goals, and how one run's figures are judged against them.
 //!
 //! A target is a ratio of two figures of the same run (so drift on the machine cancels out) with
-//! a limit. Each scenario declares its own targets beside its definition (scenarios/*.rs); a
-//! scenario an issue plans but nobody has built yet is listed with its targets as `planned`, so
-//! the targets section always shows every goal: `ok`, `MISSED`, or why it was not measured.
+//! a limit. Each scenario declares its own targets beside its definition (scenarios/*.rs), so the
+//! targets section always shows every goal: `ok`, `MISSED`, or why it was not measured.
 
 use super::methods::Method;
 use super::report::Row;
@@ -64,8 +63,6 @@ pub enum Measure {
         den: Figure,
         limit: Limit,
     },
-    /// Not measurable yet: `missing` (a scenario or a flag) is still to be built.
-    Planned { missing: &'static str },
     /// `num / den` within `limit`, in a run under `--emulate-kernel profile`.
     Emulated {
         profile: &'static str,
@@ -88,6 +85,8 @@ pub struct Target {
 pub struct Selection<'a> {
     pub scenarios: &'a [&'static str],
     pub methods: &'a [Method],
+    /// Methods left out because they cannot run here, and why (bwrap not installed).
+    pub unavailable: &'a [(Method, String)],
     pub sizes: &'a [u64],
     pub threads: &'a [usize],
     /// The kernel profile the run emulates, if any: then only the targets stated for that
@@ -149,7 +148,10 @@ fn not_selected(f: &Figure, sel: &Selection) -> Option<String> {
     } else if !sel.sizes.contains(&mib) {
         Some(format!("--rss {} not run", size_name(mib)))
     } else if !sel.methods.contains(&method) {
-        Some(format!("method {} not run", method.id()))
+        Some(match sel.unavailable.iter().find(|(m, _)| *m == method) {
+            Some((_, why)) => format!("method {} not run: {why}", method.id()),
+            None => format!("method {} not run", method.id()),
+        })
     } else if threads.is_some_and(|t| !sel.threads.contains(&t)) {
         Some(format!("--threads {} not run", threads.unwrap_or(0)))
     } else {
@@ -201,9 +203,6 @@ pub fn judge(t: &Target, rows: &[Row], sel: &Selection) -> Verdict {
         reason: None,
     };
     match t.measure {
-        Measure::Planned { missing } => {
-            v.reason = Some(format!("{missing} is not built yet (issue {})", t.issue));
-        }
         Measure::Ratio { .. } if sel.profile.is_some() => {
             let p = sel.profile.unwrap_or_default();
             v.reason = Some(format!(
@@ -278,6 +277,7 @@ mod tests {
         Selection {
             scenarios,
             methods,
+            unavailable: &[],
             sizes: &[0],
             threads: &[],
             profile: None,
@@ -308,22 +308,5 @@ mod tests {
         assert_eq!(v.reason.as_deref(), Some("scenario plain not run"));
         let v = judge(&T, &[], &sel(&["plain"], &[Method::Forkexec]));
         assert_eq!(v.reason.as_deref(), Some("method posix_spawn not run"));
-    }
-
-    #[test]
-    fn a_planned_target_names_the_issue() {
-        let t = Target {
-            issue: 13,
-            goal: "async",
-            measure: Measure::Planned {
-                missing: "scenario async",
-            },
-        };
-        let v = judge(&t, &[], &sel(&[], &[]));
-        assert_eq!(v.status, "not measured");
-        assert_eq!(
-            v.reason.as_deref(),
-            Some("scenario async is not built yet (issue 13)")
-        );
     }
 }

@@ -114,7 +114,8 @@ impl Worker {
                 .1;
             let method =
                 Method::from_id(method).ok_or_else(|| format!("unknown method {method}"))?;
-            let mut s = Spawner::new(method, &sc.program, &*sc.forkexec, &sc.std_steps)?;
+            let mut s = Spawner::new(method, &sc.program, &*sc.forkexec, &sc.std_steps)
+                .map_err(|e| format!("{scenario} {}: {e}", method.id()))?;
             // Warm up (page cache, the thread's child stack) and check that the method works.
             for _ in 0..s.warm_up_calls() {
                 s.spawn_and_wait()

@@ -4,8 +4,7 @@
 //! Every scenario is one file with one [`Spec`]: its id, the issue it comes from, which methods
 //! can run it, how to build it, and its targets. [`ALL`] lists them; adding a scenario is adding
 //! its file and one line there (the CLI's help, the run, the table, the plot and the targets
-//! section all follow from it). Scenarios an issue plans but nobody has built yet sit in
-//! `planned.rs`, with their targets, so the targets section shows every goal.
+//! section all follow from it).
 //!
 //! forkexec is measured with its own builder. std has no API for most attributes, so its
 //! counterpart ("std_pre_exec") does the same steps in a `pre_exec` closure, which is also what
@@ -16,15 +15,17 @@ mod attrs;
 mod emulated;
 mod load;
 mod plain;
-mod planned;
+mod sandbox;
 mod threads;
 mod userns;
 
 use super::methods::Method;
 use super::targets::Target;
+pub use sandbox::SandboxSteps;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A scenario as the registry knows it.
 pub struct Spec {
@@ -49,8 +50,6 @@ pub enum Kind {
     },
     /// Many threads each spawning the `plain` scenario in a loop for a fixed time: throughput.
     Throughput,
-    /// Planned by its issue, not built yet.
-    Planned,
     /// Not a scenario but a way to run the others (`flag`), whose targets are stated for it.
     Mode { flag: &'static str },
 }
@@ -66,7 +65,7 @@ pub const ALL: &[Spec] = &[
     emulated::SPEC,
     async_spawn::ASYNC,
     async_spawn::ASYNC_ATTRS,
-    planned::SANDBOX,
+    sandbox::SPEC,
 ];
 
 /// The scenario with id `id`.
@@ -88,7 +87,7 @@ impl Spec {
         match self.kind {
             Kind::Latency { applies, .. } => applies(method),
             Kind::Throughput => threads::applies(method),
-            Kind::Planned | Kind::Mode { .. } => false,
+            Kind::Mode { .. } => false,
         }
     }
 }
@@ -116,6 +115,8 @@ pub enum StdSteps {
     SessionAndIds {
         id: u32,
     },
+    /// The sandbox scenario's steps, which bwrap's command line is also made from.
+    Sandbox(Arc<SandboxSteps>),
 }
 
 /// A scenario, ready to configure spawners (in any thread).
@@ -133,7 +134,6 @@ pub fn build(id: &str, dir: &Path) -> Result<Scenario, String> {
     match spec(id).map(|s| &s.kind) {
         Some(Kind::Latency { build, .. }) => build(dir),
         Some(Kind::Throughput) => plain::build(dir),
-        Some(Kind::Planned) => Err(format!("scenario {id} is planned, not built yet")),
         Some(Kind::Mode { flag }) => Err(format!("{id} is not a scenario: use {flag}")),
         None => Err(format!("unknown scenario {id:?}; known:{}", runnable())),
     }

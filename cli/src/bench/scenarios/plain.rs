@@ -1,4 +1,5 @@
-//! `plain`: nothing but the program, by every method. The spawn core against glibc, std, fork
+//! `plain`: nothing but the program, by every method that spawns programs as they are (not
+//! bubblewrap). The spawn core against glibc, std, fork
 //! and the two C floors.
 
 use super::super::methods::Method::{self, *};
@@ -12,7 +13,7 @@ pub const SPEC: Spec = Spec {
     about: "nothing but the program, by every method",
     kind: Kind::Latency {
         build,
-        applies: |m: Method| !m.is_async(),
+        applies: Method::spawns_bare_programs,
     },
     targets: &[
         Target {

@@ -34,8 +34,8 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
-/// Every sync method runs here: the fork methods show how a page-table copy serialises
-/// threads.
+/// Every sync method that spawns plain runs here: the fork methods show how a page-table copy
+/// serialises threads.
 pub fn applies(m: Method) -> bool {
-    !m.is_async()
+    m.spawns_bare_programs()
 }
