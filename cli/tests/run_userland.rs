@@ -712,6 +712,93 @@ fn run_userland_on_the_command_line() {
     assert!(stderr.contains("userland loader"), "{stderr}");
 }
 
+// The sandbox steps of the child sequence happen before the stub's exec and hold for the
+// program: its terminal is the pty (read by tty(1) through the supervisor's relay), the
+// seccomp filter denies its mkdir, a joined pid namespace is its own (/proc/self/ns/pid, its
+// pid there). What the loader cannot honour, because the parent opens the files, is refused:
+// Landlock (when the kernel path takes the same ruleset) and joining a mount namespace.
+#[test]
+fn sandbox_steps_apply_before_the_load() {
+    let _serial = one_at_a_time();
+    let forkexec = |args: &[&str]| {
+        std::process::Command::new(FORKEXEC)
+            .arg("run")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let denied = dir.path().join("denied");
+    let script = format!("tty; mkdir {} || echo no mkdir", denied.display());
+    for loader in [&[][..], &["--userland"][..]] {
+        let mut args = loader.to_vec();
+        args.extend(["--pty", "--seccomp-deny", "mkdir,mkdirat", "--"]);
+        args.extend(["/bin/sh", "-c", &script]);
+        let o = forkexec(&args);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{loader:?}: {o:?}");
+        assert!(stdout.starts_with("/dev/pts/"), "{loader:?}: {stdout}");
+        assert!(stdout.contains("no mkdir"), "{loader:?}: {stdout}");
+        assert!(!denied.exists());
+    }
+
+    let o = forkexec(&["--landlock-read", "/", "--", "/bin/true"]);
+    if o.status.success() {
+        let o = forkexec(&["--userland", "--landlock-read", "/", "--", "/bin/true"]);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("landlock with the userland loader"),
+            "{stderr}"
+        );
+    } else {
+        println!("SKIP (Landlock): the kernel path refuses it here too: {o:?}");
+    }
+    let own = format!("{}:mnt", std::process::id());
+    let o = forkexec(&["--userland", "--join-ns", &own, "--", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("join_namespaces(mnt or user)"), "{stderr}");
+
+    if !is_root() {
+        println!("SKIP (pid namespace): joining one needs CAP_SYS_ADMIN");
+        return;
+    }
+    let mut holder = std::process::Command::new(FORKEXEC)
+        .args(["run", "--clone-ns", "pid", "--", "/bin/sh", "-c"])
+        .arg("echo ready && exec sleep 60")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut reader = std::io::BufReader::new(holder.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let children = format!("/proc/{0}/task/{0}/children", holder.id());
+    let pid = std::fs::read_to_string(children)
+        .unwrap()
+        .trim()
+        .to_string();
+    let want = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    let join = format!("{pid}:pid");
+    let o = forkexec(
+        &["--userland", "--join-ns", &join, "--", "/bin/sh", "-c"]
+            .into_iter()
+            .chain(["echo $$; readlink /proc/self/ns/pid"])
+            .collect::<Vec<_>>(),
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(o.status.success(), "{o:?}");
+    // The holder is pid 1 there: the program is a later pid of that namespace.
+    let in_ns: u32 = lines[0].parse().unwrap();
+    assert!((2..100).contains(&in_ns), "{stdout}");
+    assert_eq!(lines[1], want.to_str().unwrap(), "{stdout}");
+}
+
 #[test]
 fn output_is_piped_through_the_stub() {
     let _serial = one_at_a_time();

@@ -62,7 +62,13 @@ pub(super) fn spawn(
     refuse_what_cannot_be_honoured(spec)?;
     let mut prepared = super::prepare_fds(spec, defaults, hooks)?;
     // The loader's fds go above every fd the child sets up.
-    let floor = prepared.fds.actions.iter().map(|a| a.target).fold(2, RawFd::max) + 1;
+    let floor = prepared
+        .fds
+        .actions
+        .iter()
+        .map(|a| a.target)
+        .fold(2, RawFd::max)
+        + 1;
     let handoff = find_and_plan(spec, floor)?;
     let (ours, theirs) = socket_pair(spec, floor)?;
     for fd in handoff.files.iter().chain([&theirs]) {
@@ -202,7 +208,11 @@ fn refuse_what_cannot_be_honoured(spec: &Spec) -> Result<()> {
         ));
     }
     let files_seen_elsewhere = libc::CLONE_NEWNS | libc::CLONE_NEWUSER;
-    if a.sandbox.joins.iter().any(|j| j.kinds.bits() & files_seen_elsewhere != 0) {
+    if a.sandbox
+        .joins
+        .iter()
+        .any(|j| j.kinds.bits() & files_seen_elsewhere != 0)
+    {
         return Err(Error::invalid(
             program,
             "join_namespaces(mnt or user) with the userland loader",
