@@ -126,3 +126,39 @@ fn pre_exec_refuses_what_needs_a_clone() {
     assert_eq!(err.stage(), ErrorStage::InvalidInput, "{err}");
     assert!(err.to_string().contains("fork(2)"), "{err}");
 }
+
+/// `Command::exec` runs the sequence in this process, whose fd table other threads share. Where
+/// close_range is missing (before 5.11: the emulated profiles) the sequence polls the listed
+/// fds and marks each open one close-on-exec; an fd another thread closes between the poll and
+/// the mark is gone, which is all the marking wanted, and must not fail the exec (it did, with
+/// EBADF at step `fcntl`: seen once in a full run of this file under the 3.10 profile).
+#[test]
+fn fds_other_threads_close_meanwhile_do_not_fail_exec() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let files: Vec<_> = (0..16)
+                    .map(|_| std::fs::File::open("/dev/null").unwrap())
+                    .collect();
+                drop(files);
+            }
+        })
+    };
+    let mut failures = Vec::new();
+    for _ in 0..5000 {
+        let err = Command::new("/forkexec/no/such/program").exec();
+        if err.step_name() != "exec" {
+            failures.push(err.to_string());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    churn.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of 5000: {:?}",
+        failures.len(),
+        failures.first()
+    );
+}

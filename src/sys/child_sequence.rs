@@ -519,8 +519,13 @@ fn mark_open_among(mut numbers: impl Iterator<Item = i32>) -> Result<(), StepFai
         check(Step::ListFds, fds.first().map_or(0, |f| f.fd), r)?;
         for slot in fds.iter().take(n) {
             if slot.revents & libc::POLLNVAL == 0 {
-                let r = raw::fcntl(slot.fd, libc::F_SETFD, libc::FD_CLOEXEC as usize);
-                check(Step::MarkCloexec, slot.fd, r)?;
+                match raw::fcntl(slot.fd, libc::F_SETFD, libc::FD_CLOEXEC as usize) {
+                    // Closed since the poll: by another thread, where the sequence runs in
+                    // place (`Command::exec`) and shares this process's fd table. Gone is
+                    // all the marking wanted.
+                    Err(libc::EBADF) => {}
+                    r => check(Step::MarkCloexec, slot.fd, r)?,
+                }
             }
         }
     }
