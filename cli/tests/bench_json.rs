@@ -253,7 +253,10 @@ fn sandbox_runs_forkexec_std_and_bwrap_or_says_bwrap_is_missing() {
 fn usage_mistakes_exit_2_with_the_reason() {
     for (args, says) in [
         (&["--runs", "0"][..], "--runs must be at least 1"),
-        (&["--scenarios", "load"][..], "planned by issue 17"),
+        (
+            &["--scenarios", "emulate-kernel"][..],
+            "is not a scenario: run the others with",
+        ),
         (&["--scenarios", "nope"][..], "unknown scenario \"nope\""),
         (&["--methods", "nope"][..], "unknown method \"nope\""),
         (&["--rss", "8T"][..], "bad size"),

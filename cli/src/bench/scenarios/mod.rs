@@ -77,7 +77,7 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
 pub fn runnable() -> String {
     ALL.iter()
         .filter(|s| matches!(s.kind, Kind::Latency { .. } | Kind::Throughput))
-        .map(|s| format!("\n  {:<8} {}", s.id, s.about))
+        .map(|s| format!("\n  {:<11} {} (issue {})", s.id, s.about, s.issue))
         .collect()
 }
 
