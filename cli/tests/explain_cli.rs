@@ -352,7 +352,13 @@ fn proc_link_denial_names_the_link_not_a_directory() {
         .spawn()
         .expect_err("exec of /proc/1/exe as nobody");
     assert_eq!(err.raw_os_error(), Some(libc::EACCES), "the kernel: {err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_forkexec"))
+    // A copy nobody can reach: the build's own directory may be private (a clone in a 0700
+    // temporary directory).
+    let reachable = tempfile::tempdir().unwrap();
+    let forkexec = reachable.path().join("forkexec");
+    std::fs::copy(env!("CARGO_BIN_EXE_forkexec"), &forkexec).unwrap();
+    std::fs::set_permissions(reachable.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(&forkexec)
         .args(["explain", "--json", "--", "/proc/1/exe"])
         .current_dir("/")
         .uid(NOBODY)
