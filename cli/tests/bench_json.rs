@@ -24,6 +24,40 @@ fn bench_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The scenarios the other tests leave out run too: each makes its spawns, by each of its
+/// methods (attrs needs root: uid/gid changes and chroot).
+#[test]
+fn attrs_load_and_load_mem_run() {
+    let root = rustix::process::geteuid().is_root();
+    let scenarios = if root {
+        "attrs,load,load_mem"
+    } else {
+        println!("SKIP (attrs): needs root; load and load_mem only");
+        "load,load_mem"
+    };
+    let v = bench_json(&["--runs", "5", "--seconds", "0.2", "--scenarios", scenarios]);
+    let mut cells: Vec<String> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["runs"].as_u64(), Some(5), "{r}");
+            format!(
+                "{} {}",
+                r["scenario"].as_str().unwrap(),
+                r["method"].as_str().unwrap()
+            )
+        })
+        .collect();
+    cells.sort();
+    let mut want = vec!["load forkexec", "load_mem forkexec"];
+    if root {
+        want.extend(["attrs forkexec", "attrs std_pre_exec"]);
+    }
+    want.sort();
+    assert_eq!(cells, want);
+}
+
 #[test]
 fn bench_json_has_every_figure_for_every_cell_and_every_target() {
     let dir = tempfile::tempdir().unwrap();

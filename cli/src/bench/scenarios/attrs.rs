@@ -72,7 +72,10 @@ pub fn build(dir: &Path) -> Result<Scenario, String> {
                 .rlimit("nofile", 256, 256)
                 .rlimit("core", 0, 0)
                 .umask(0o077)
-                .fd(3, copy);
+                .fd(3, copy)
+                // The same Command spawns again and again with that fd (std's rule for its
+                // Stdio): without this, the first spawn would give it away.
+                .retain_fds(true);
         }),
         std_steps: StdSteps::Attrs {
             root: root_c,
