@@ -304,3 +304,41 @@ fn usage_mistakes_exit_2_with_the_reason() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// Under an emulated old kernel every method that can run there runs, by default; the fair
+/// floor (clone3 in C, no fallback) is said to be not measured, and issue 10's targets are
+/// judged on this run's figures.
+#[test]
+fn emulate_kernel_runs_what_the_old_kernel_can_and_judges_issue_10() {
+    let out = forkexec()
+        .args(["bench", "--json", "--emulate-kernel", "3.10"])
+        .args(["--runs", "5", "--seconds", "0.2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("method vfork_pidfd not measured: it calls clone3"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let methods: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    assert!(methods.contains(&"forkexec") && methods.contains(&"posix_spawn"));
+    assert!(!methods.contains(&"vfork_pidfd"), "{methods:?}");
+    let judged = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["goal"] == "oldest profile: plain <= 0.85x posix_spawn")
+        .unwrap()
+        .clone();
+    assert!(
+        matches!(judged["status"].as_str(), Some("ok" | "MISSED")),
+        "{judged}"
+    );
+}

@@ -84,10 +84,16 @@ impl Method {
         self != Method::Bwrap && !self.is_async()
     }
 
-    /// Why it cannot run on this machine, if it cannot (bubblewrap not installed).
-    pub fn unavailable(self) -> Option<String> {
-        match self {
-            Method::Bwrap => bwrap::locate().err(),
+    /// Why it cannot run on this machine, if it cannot: bubblewrap not installed, or the fair
+    /// floor under an emulated kernel without clone3 (every profile: it is the C replica of
+    /// forkexec's clone3 path, and has no fallback by design).
+    pub fn unavailable(self, profile: Option<forkexec_emulate::Profile>) -> Option<String> {
+        match (self, profile) {
+            (Method::Bwrap, _) => bwrap::locate().err(),
+            (Method::VforkPidfd, Some(p)) if p.lacks().clone3.is_some() => Some(format!(
+                "it calls clone3 with CLONE_PIDFD, which the emulated kernel {} refuses",
+                p.name()
+            )),
             _ => None,
         }
     }

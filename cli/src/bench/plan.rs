@@ -62,7 +62,7 @@ impl Plan {
         // Not an error: the other methods are still worth measuring, and the targets say why
         // these figures are missing.
         let mut unavailable = Vec::new();
-        methods.retain(|&m| match m.unavailable() {
+        methods.retain(|&m| match m.unavailable(a.emulate_kernel) {
             Some(why) if chosen.iter().any(|s| s.applies(m)) => {
                 unavailable.push((m, why));
                 false
