@@ -4,6 +4,15 @@
 
 use forkexec::{Command, ErrorStage, Stdio};
 use std::io;
+use std::sync::{Mutex, MutexGuard};
+
+/// `Command::exec` runs the child sequence in this process: until the exec fails it changes
+/// process-wide state (SIGPIPE's disposition, fds' close-on-exec flags) that the other tests
+/// of this file read (and its forks inherit), so every test here takes its turn.
+fn one_exec_at_a_time() -> MutexGuard<'static, ()> {
+    static IN_PLACE: Mutex<()> = Mutex::new(());
+    IN_PLACE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A field of /proc/self/status as a bit set (SigIgn, SigBlk...).
 fn own_signal_field(name: &str) -> u64 {
@@ -14,6 +23,7 @@ fn own_signal_field(name: &str) -> u64 {
 
 #[test]
 fn a_failed_exec_gives_back_sigpipe_and_the_mask() {
+    let _turn = one_exec_at_a_time();
     // The sequence sets SIGPIPE to its default for the program; if the exec then fails, this
     // process must not be left dying at its next write to a closed pipe (std leaves it so).
     let sigpipe = 1u64 << (libc::SIGPIPE - 1);
@@ -42,6 +52,7 @@ fn a_failed_exec_gives_back_sigpipe_and_the_mask() {
 
 #[test]
 fn exec_refuses_what_needs_a_parent_before_changing_anything() {
+    let _turn = one_exec_at_a_time();
     let cwd = std::env::current_dir().unwrap();
     let err = Command::new("true")
         .stdout(Stdio::piped())
@@ -64,6 +75,7 @@ fn exec_refuses_what_needs_a_parent_before_changing_anything() {
 
 #[test]
 fn pre_exec_errors_name_their_step_and_keep_the_errno() {
+    let _turn = one_exec_at_a_time();
     let mut cmd = Command::new("true");
     // SAFETY: the closure only returns an error.
     unsafe { cmd.pre_exec(|| Err(io::Error::from_raw_os_error(libc::EXDEV))) };
@@ -90,6 +102,7 @@ fn pre_exec_errors_name_their_step_and_keep_the_errno() {
 
 #[test]
 fn pre_exec_runs_after_every_attribute() {
+    let _turn = one_exec_at_a_time();
     // The closure sees the child as the program will (std's order): its own group, fd 0 at
     // /dev/null, working directory "/". A mismatch fails the spawn with an errno naming it.
     let mut cmd = Command::new("true");
@@ -118,6 +131,7 @@ fn pre_exec_runs_after_every_attribute() {
 
 #[test]
 fn pre_exec_refuses_what_needs_a_clone() {
+    let _turn = one_exec_at_a_time();
     let mut cmd = Command::new("true");
     cmd.clone_namespaces("user");
     // SAFETY: the closure does nothing.
@@ -134,6 +148,7 @@ fn pre_exec_refuses_what_needs_a_clone() {
 /// EBADF at step `fcntl`: seen once in a full run of this file under the 3.10 profile).
 #[test]
 fn fds_other_threads_close_meanwhile_do_not_fail_exec() {
+    let _turn = one_exec_at_a_time();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let churn = {
         let stop = stop.clone();
