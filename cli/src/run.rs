@@ -12,7 +12,7 @@ use clap::Args;
 use std::ffi::{OsStr, OsString};
 
 /// The flags of `run`, which `exec` shares (refusing those that need a new process).
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct RunArgs {
     /// Working directory of the child (Go: Dir; env -C / --chdir).
     #[arg(
@@ -75,6 +75,15 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `run -- PROGRAM [ARG]...` with no flag: every flag at its default, as clap would parse
+    /// it (a test in main.rs holds the two to the same value).
+    pub fn program_only(command: Vec<OsString>) -> RunArgs {
+        RunArgs {
+            command,
+            ..RunArgs::default()
+        }
+    }
+
     /// The program as given, for messages.
     pub fn program(&self) -> &OsStr {
         &self.command[0]

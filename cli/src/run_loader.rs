@@ -5,7 +5,7 @@ use forkexec::load::{self, LoadError};
 use std::ffi::OsStr;
 use std::path::Path;
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct LoaderArgs {
     /// Start PROGRAM with forkexec's userland ELF loader instead of execve: after the child's
     /// attributes are set up it execs a small loader stub, which loads PROGRAM into its fresh

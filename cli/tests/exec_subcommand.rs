@@ -84,3 +84,32 @@ fn exec_failures_exit_127_and_126() {
     assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("chdir"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn exec_creates_no_process_so_it_runs_where_clones_are_denied() {
+    // A seccomp filter refuses the clone family (EPERM): a spawn cannot work there, an exec in
+    // place can, and must not trip over a clone of its own (a probe of the clone forms).
+    let sandboxed = |words: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "run",
+                "--seccomp-deny",
+                "clone,clone3,fork,vfork",
+                "--",
+                BIN,
+            ])
+            .args(words)
+            .output()
+            .unwrap()
+    };
+    let spawn = sandboxed(&["run", "--", "true"]);
+    assert_eq!(spawn.status.code(), Some(126), "{}", text(&spawn.stderr));
+    assert!(
+        text(&spawn.stderr).contains("(clone)"),
+        "{}",
+        text(&spawn.stderr)
+    );
+    let exec = sandboxed(&["exec", "--", "sh", "-c", "echo in place"]);
+    assert!(exec.status.success(), "{}", text(&exec.stderr));
+    assert_eq!(text(&exec.stdout), "in place\n");
+}

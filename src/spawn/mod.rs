@@ -155,7 +155,7 @@ fn launch(
     // What this kernel can do: probed at the first spawn of the process, read from a cache after.
     let support = features::support()
         .map_err(|errno| describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)))?;
-    let candidates = fd_candidates(spec, &support);
+    let candidates = fd_candidates(spec, support.close_range_cloexec);
     let report = Report::default();
     let sandbox = &prepared.sandbox;
     let mut child_plan = plan::child_plan(spec, call, &prepared.fds, &report, own_pid(spec));
@@ -355,11 +355,8 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
     if let Err(e) = fd_plan(spec, defaults, &mut fds, false) {
         return e;
     }
-    let support = match features::support() {
-        Ok(s) => s,
-        Err(errno) => return describe_failure(spec, StepFailure::new(SpawnStep::Clone, errno)),
-    };
-    let candidates = fd_candidates(spec, &support);
+    // No clone here, so no probe of the clone forms: only how to hide fds.
+    let candidates = fd_candidates(spec, features::close_range_cloexec());
     let report = Report::default();
     let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
     let call = plan::ExecCall::of(spec, target, &envp);
@@ -372,8 +369,8 @@ fn exec_prepared(spec: &Spec, envp: Envp, hooks: &mut PreExecHooks) -> Error {
 
 /// Without CLOSE_RANGE_CLOEXEC, the fds the child must look at to mark them close-on-exec,
 /// listed as late as possible (just before the clone or the in-place sequence).
-fn fd_candidates(spec: &Spec, support: &features::Support) -> Option<fds::FdCandidates> {
-    (!support.close_range_cloexec.works() && !spec.keep_fds).then(fds::close_on_exec_candidates)
+fn fd_candidates(spec: &Spec, close_range_cloexec: features::Answer) -> Option<fds::FdCandidates> {
+    (!close_range_cloexec.works() && !spec.keep_fds).then(fds::close_on_exec_candidates)
 }
 
 /// Points the plan's fd hiding at `candidates`, where there are any (else close_range).
