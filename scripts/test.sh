@@ -20,6 +20,8 @@ cargo test --workspace --release
 # std-style code must compile as a user's crate gets forkexec: without the CLI's `json` feature,
 # which `--workspace` turns on (serde_json's PartialEq impls change type inference).
 cargo test --release -p forkexec --test std_drop_in
+# The README's first command, as a new user types it.
+test "$(cargo run -q --release -- run -- echo hello)" = hello
 
 # The same spawn, attribute, fd, user-namespace, fault and stress suites with the kernel
 # answering like an older one (emulate/: seccomp profiles; x86-64 syscall numbers), run through
