@@ -111,7 +111,7 @@ fn stdio_from_files_fds_and_pipes() {
     Command::new("echo").arg("fd").stdout(fd).status().unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "fd\n");
 
-    // A raw fd, as std's `unsafe { Stdio::from_raw_fd(fd) }`.
+    // A raw fd, given as std users give one: `Stdio::from_raw_fd(fd)`.
     {
         use std::os::fd::{FromRawFd, IntoRawFd};
         let raw = std::fs::File::create(&path).unwrap().into_raw_fd();

@@ -439,11 +439,15 @@ fn issue_30490() {
 
     let (stdout_reader, stdout_writer) = pipe();
     let (stderr_reader, stderr_writer) = pipe();
+    // SAFETY: dup2 of fds this function made onto 1 and 2, which it restores below.
     assert!(unsafe { libc::dup2(stdout_writer, libc::STDOUT_FILENO) } > -1);
+    // SAFETY: as above.
     assert!(unsafe { libc::dup2(stderr_writer, libc::STDERR_FILENO) } > -1);
 
     // Close the duplicates of the writers, or reading the pipes would wait for them.
+    // SAFETY: closing fds this function made and nothing else owns.
     assert_eq!(unsafe { libc::close(stdout_writer) }, 0);
+    // SAFETY: as above.
     assert_eq!(unsafe { libc::close(stderr_writer) }, 0);
 
     io::stdout()
@@ -456,21 +460,28 @@ fn issue_30490() {
     // The child's stdout is our stderr and its stderr our stdout: a swap of 1 and 2.
     let child = child_cmd("issue-30490")
         .stdin(Stdio::inherit())
+        // SAFETY: fds 2 and 1 are open and handed over on purpose (std's test); the backups
+        // taken above restore them after the spawn.
         .stdout(unsafe { Stdio::from_raw_fd(libc::STDERR_FILENO) })
+        // SAFETY: as above.
         .stderr(unsafe { Stdio::from_raw_fd(libc::STDOUT_FILENO) })
         .spawn();
 
     // The Stdio given to the Command took over (and closed) our stdout and stderr: restore them.
+    // SAFETY: dup2 of the backups this function took back onto 1 and 2.
     assert!(unsafe { libc::dup2(stdout_backup, libc::STDOUT_FILENO) } > -1);
+    // SAFETY: as above.
     assert!(unsafe { libc::dup2(stderr_backup, libc::STDERR_FILENO) } > -1);
 
     let mut read = String::new();
+    // SAFETY: the pipe's read end, made here and owned by nothing else.
     let mut f = unsafe { std::fs::File::from_raw_fd(stdout_reader) };
     f.read_to_string(&mut read)
         .expect("failed to read from stdout file");
     assert_eq!(read, "parent stdout\nchild stderr\n");
 
     read.clear();
+    // SAFETY: the pipe's read end, made here and owned by nothing else.
     let mut f = unsafe { std::fs::File::from_raw_fd(stderr_reader) };
     f.read_to_string(&mut read)
         .expect("failed to read from stderr file");
